@@ -1,0 +1,213 @@
+"""Forms for the organiser's event editor: an event and its ticket types, typed in the
+event's own time zone and in major currency units, handed to services as plain values."""
+
+import zoneinfo
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from events.images import reencode_event_image
+from events.models import Event, TicketType
+from events.money import CURRENCY_CHOICES, MAX_PRICE_MINOR, to_major_units, to_minor_units
+from events.services import EventDetails, TicketTypeSpec
+
+TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class WallClockDateTimeField(forms.DateTimeField):
+    """A date and time as read off a clock in the event's time zone (kept naive here; the
+    form attaches the event's zone, not the server's)."""
+
+    widget = DATETIME_INPUT
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        return result.replace(tzinfo=None) if result is not None else None
+
+
+def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """Attach ``zone``; refuse a wall-clock time a daylight-saving jump skips."""
+    aware = wall_clock.replace(tzinfo=zone)
+    round_trip = aware.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != wall_clock:
+        raise ValidationError(
+            "This time does not exist in the event's time zone (clocks go forward then)."
+        )
+    return aware
+
+
+def wall_clock(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
+    return moment.astimezone(zone).replace(tzinfo=None) if moment else None
+
+
+class EventForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(
+        max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Plain text; line breaks are kept.",
+    )
+    venue_name = forms.CharField(label="Venue", max_length=200)
+    address = forms.CharField(max_length=300, required=False)
+    timezone = forms.ChoiceField(
+        label="Time zone", choices=TIMEZONE_CHOICES, initial=settings.TIME_ZONE,
+        help_text="Start and end times are in this zone, and shown in it.",
+    )
+    starts_at = WallClockDateTimeField(label="Starts")
+    ends_at = WallClockDateTimeField(label="Ends", required=False)
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY)
+    image = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        help_text="JPEG, PNG, WebP or GIF, up to 5 MB.",
+    )
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if not upload or not hasattr(upload, "size"):
+            return None
+        return reencode_event_image(upload)
+
+    def clean(self):
+        cleaned = super().clean()
+        zone_name = cleaned.get("timezone")
+        if not zone_name:
+            return cleaned
+        zone = zoneinfo.ZoneInfo(zone_name)
+        for field in ("starts_at", "ends_at"):
+            if cleaned.get(field):
+                try:
+                    cleaned[field] = attach_zone(cleaned[field], zone)
+                except ValidationError as error:
+                    self.add_error(field, error)
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The event must end after it starts.")
+        return cleaned
+
+    def event_details(self) -> EventDetails:
+        data = self.cleaned_data
+        return EventDetails(
+            name=data["name"],
+            description=data["description"],
+            venue_name=data["venue_name"],
+            address=data["address"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            timezone=data["timezone"],
+            currency=data["currency"],
+        )
+
+    @classmethod
+    def initial_for(cls, event: Event) -> dict:
+        return {
+            "name": event.name,
+            "description": event.description,
+            "venue_name": event.venue_name,
+            "address": event.address,
+            "timezone": event.timezone,
+            "starts_at": wall_clock(event.starts_at, event.zone),
+            "ends_at": wall_clock(event.ends_at, event.zone),
+            "currency": event.currency,
+        }
+
+
+class TicketTypeForm(forms.Form):
+    ticket_type_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    name = forms.CharField(max_length=100)
+    price = forms.DecimalField(
+        min_value=Decimal(0), max_digits=10, decimal_places=2,
+        help_text="0 for a free ticket.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+    )
+    capacity = forms.IntegerField(min_value=1, max_value=1_000_000)
+    sale_starts_at = WallClockDateTimeField(label="On sale from", required=False)
+    sale_ends_at = WallClockDateTimeField(label="On sale until", required=False)
+
+    @classmethod
+    def initial_for(cls, ticket_type: TicketType, event: Event) -> dict:
+        return {
+            "ticket_type_id": ticket_type.pk,
+            "name": ticket_type.name,
+            "price": to_major_units(ticket_type.price_minor, event.currency),
+            "capacity": ticket_type.capacity,
+            "sale_starts_at": wall_clock(ticket_type.sale_starts_at, event.zone),
+            "sale_ends_at": wall_clock(ticket_type.sale_ends_at, event.zone),
+        }
+
+
+TicketTypeFormSet = forms.formset_factory(
+    TicketTypeForm, extra=0, min_num=1, validate_min=True, max_num=20, validate_max=True,
+    can_delete=True,
+)
+
+
+class EventEditor:
+    """The event form and its ticket type forms, validated together because prices and
+    sale windows depend on the event's currency and time zone."""
+
+    def __init__(self, data=None, files=None, *, event: Event | None = None):
+        event_initial = EventForm.initial_for(event) if event else None
+        types_initial = (
+            [TicketTypeForm.initial_for(t, event) for t in event.ticket_types.all()]
+            if event
+            else [{"name": "General admission", "capacity": 100, "price": Decimal("10.00")}]
+        )
+        self.event_form = EventForm(data, files, initial=event_initial)
+        self.ticket_type_forms = TicketTypeFormSet(data, initial=types_initial, prefix="types")
+        self.ticket_type_specs: list[TicketTypeSpec] = []
+
+    def is_valid(self) -> bool:
+        event_ok = self.event_form.is_valid()
+        types_ok = self.ticket_type_forms.is_valid()
+        if not (event_ok and types_ok):
+            return False
+        zone = zoneinfo.ZoneInfo(self.event_form.cleaned_data["timezone"])
+        currency = self.event_form.cleaned_data["currency"]
+        specs = []
+        for form in self.ticket_type_forms.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            spec = self._spec_from(form, zone=zone, currency=currency)
+            if spec is not None:
+                specs.append(spec)
+        if not specs and not self.ticket_type_forms.non_form_errors():
+            self.ticket_type_forms._non_form_errors = self.ticket_type_forms.error_class(
+                ["An event needs at least one ticket type."]
+            )
+        self.ticket_type_specs = specs
+        return not any(form.errors for form in self.ticket_type_forms.forms) and bool(specs)
+
+    def _spec_from(self, form: TicketTypeForm, *, zone, currency: str) -> TicketTypeSpec | None:
+        data = form.cleaned_data
+        try:
+            price_minor = to_minor_units(data["price"], currency)
+        except ValueError as error:
+            form.add_error("price", str(error))
+            return None
+        if price_minor > MAX_PRICE_MINOR:
+            form.add_error("price", "This price is too high.")
+            return None
+        window = {}
+        for field in ("sale_starts_at", "sale_ends_at"):
+            window[field] = None
+            if data.get(field):
+                try:
+                    window[field] = attach_zone(data[field], zone)
+                except ValidationError as error:
+                    form.add_error(field, error)
+                    return None
+        if window["sale_starts_at"] and window["sale_ends_at"]:
+            if window["sale_ends_at"] <= window["sale_starts_at"]:
+                form.add_error("sale_ends_at", "The sale must end after it starts.")
+                return None
+        return TicketTypeSpec(
+            name=data["name"],
+            price_minor=price_minor,
+            capacity=data["capacity"],
+            ticket_type_id=data.get("ticket_type_id"),
+            **window,
+        )

@@ -1,0 +1,114 @@
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organised_events"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(max_length=10_000, blank=True)
+    venue_name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default=settings.TIME_ZONE)
+    image = models.ImageField(upload_to="events/", blank=True)
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [models.Index(fields=["status", "starts_at"], name="event_listing_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="event_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published", "cancelled"]),
+                name="event_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="event_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_past(self) -> bool:
+        return (self.ends_at or self.starts_at) <= timezone.now()
+
+
+class TicketType(models.Model):
+    """A kind of ticket for an event, with its price and how many exist.
+
+    ``sold_count`` and ``held_count`` are kept beside ``capacity`` so that one row lock (or
+    one conditional UPDATE) decides every claim; the database refuses any write that would
+    let them exceed capacity.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ticket_types")
+    name = models.CharField(max_length=100)
+    price_minor = models.PositiveIntegerField(help_text="Price in minor units (pence, cents).")
+    capacity = models.PositiveIntegerField()
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    sold_count = models.PositiveIntegerField(default=0)
+    held_count = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="ticket_type_capacity_min"),
+            models.CheckConstraint(condition=Q(price_minor__gte=0), name="ticket_type_price_min"),
+            models.CheckConstraint(
+                condition=Q(sold_count__gte=0) & Q(held_count__gte=0),
+                name="ticket_type_counts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(sold_count__lte=F("capacity") - F("held_count")),
+                name="ticket_type_never_oversold",
+            ),
+            models.CheckConstraint(
+                condition=Q(sale_starts_at__isnull=True)
+                | Q(sale_ends_at__isnull=True)
+                | Q(sale_ends_at__gt=F("sale_starts_at")),
+                name="ticket_type_sale_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.name}: {self.name}"
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity - self.sold_count - self.held_count
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_minor == 0

@@ -1,0 +1,102 @@
+"""Reads of the catalogue: public listings, one event's availability, an organiser's events."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Min, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from events.models import Event, TicketType
+
+
+def upcoming_public_events(*, now: datetime | None = None) -> QuerySet[Event]:
+    """Published events that have not ended yet, soonest first."""
+    now = now or timezone.now()
+    not_over = Q(ends_at__gt=now) | Q(ends_at__isnull=True, starts_at__gt=now)
+    return (
+        Event.objects.filter(not_over, status=Event.Status.PUBLISHED)
+        .annotate(lowest_price_minor=Min("ticket_types__price_minor"))
+        .order_by("starts_at", "pk")
+    )
+
+
+def public_event(*, event_id: int, viewer: AbstractBaseUser | None = None) -> Event:
+    """An event as the public sees it: published (or cancelled, to explain why), or the
+    viewer's own draft as a preview. Anything else is a 404, so drafts do not leak."""
+    try:
+        event = Event.objects.select_related("organiser").get(pk=event_id)
+    except Event.DoesNotExist:
+        raise Http404("No such event.") from None
+    if event.status == Event.Status.DRAFT and (viewer is None or event.organiser_id != viewer.pk):
+        raise Http404("No such event.")
+    return event
+
+
+def organiser_events(*, organiser: AbstractBaseUser) -> QuerySet[Event]:
+    return (
+        Event.objects.filter(organiser=organiser)
+        .prefetch_related("ticket_types")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def organiser_event(*, organiser: AbstractBaseUser, event_id: int) -> Event:
+    """One of the organiser's own events; another organiser's id is a 404, not a 403."""
+    try:
+        return Event.objects.get(pk=event_id, organiser=organiser)
+    except Event.DoesNotExist:
+        raise Http404("No such event.") from None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What a ticket type offers a buyer right now; the one answer every page shows."""
+
+    ticket_type: TicketType
+    state: str  # "available", "sold_out", "not_yet_on_sale", "sale_ended", "event_over"
+    remaining: int
+
+    @property
+    def label(self) -> str:
+        return {
+            "available": "Available",
+            "sold_out": "Sold out",
+            "not_yet_on_sale": "Not on sale yet",
+            "sale_ended": "Sale ended",
+            "event_over": "Event over",
+            "cancelled": "Cancelled",
+        }[self.state]
+
+    @property
+    def is_available(self) -> bool:
+        return self.state == "available"
+
+
+def ticket_type_availability(
+    ticket_type: TicketType, *, event: Event, now: datetime | None = None
+) -> Availability:
+    now = now or timezone.now()
+    remaining = max(ticket_type.remaining, 0)
+    if event.status == Event.Status.CANCELLED:
+        state = "cancelled"
+    elif event.is_past:
+        state = "event_over"
+    elif ticket_type.sale_starts_at and now < ticket_type.sale_starts_at:
+        state = "not_yet_on_sale"
+    elif ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
+        state = "sale_ended"
+    elif remaining == 0:
+        state = "sold_out"
+    else:
+        state = "available"
+    return Availability(ticket_type=ticket_type, state=state, remaining=remaining)
+
+
+def event_availability(*, event: Event) -> list[Availability]:
+    now = timezone.now()
+    return [
+        ticket_type_availability(ticket_type, event=event, now=now)
+        for ticket_type in event.ticket_types.all()
+    ]

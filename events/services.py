@@ -1,0 +1,245 @@
+"""Writes to the catalogue: creating, editing, publishing and unpublishing events."""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record_change
+from events.locks import lock_ticket_types_of_event
+from events.models import Event, TicketType
+from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR
+from tickethub.errors import DomainError
+
+
+class CatalogueError(DomainError):
+    """An event or ticket type edit broke a catalogue rule."""
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    name: str
+    description: str
+    venue_name: str
+    address: str
+    starts_at: datetime
+    ends_at: datetime | None
+    timezone: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class TicketTypeSpec:
+    """A ticket type as the organiser wants it; ``ticket_type_id`` is set when editing one."""
+
+    name: str
+    price_minor: int
+    capacity: int
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+    ticket_type_id: int | None = None
+
+
+def _check_details(details: EventDetails) -> None:
+    if not details.name.strip():
+        raise CatalogueError("An event needs a name.")
+    if details.timezone not in zoneinfo.available_timezones():
+        raise CatalogueError(f"Unknown time zone: {details.timezone}.")
+    if details.currency not in CURRENCY_EXPONENTS:
+        raise CatalogueError(f"Unsupported currency: {details.currency}.")
+    if timezone.is_naive(details.starts_at) or (
+        details.ends_at is not None and timezone.is_naive(details.ends_at)
+    ):
+        raise CatalogueError("Event times must carry a time zone.")
+    if details.ends_at is not None and details.ends_at <= details.starts_at:
+        raise CatalogueError("The event must end after it starts.")
+
+
+def _check_ticket_types(specs: list[TicketTypeSpec]) -> None:
+    if not specs:
+        raise CatalogueError("An event needs at least one ticket type.")
+    names = [spec.name.strip().lower() for spec in specs]
+    if len(set(names)) != len(names):
+        raise CatalogueError("Each ticket type needs a different name.")
+    for spec in specs:
+        if not spec.name.strip():
+            raise CatalogueError("Each ticket type needs a name.")
+        if not 0 <= spec.price_minor <= MAX_PRICE_MINOR:
+            raise CatalogueError(f"The price of “{spec.name}” must be between 0 and the maximum.")
+        if spec.capacity < 1:
+            raise CatalogueError(f"“{spec.name}” needs a capacity of at least 1.")
+        if (
+            spec.sale_starts_at is not None
+            and spec.sale_ends_at is not None
+            and spec.sale_ends_at <= spec.sale_starts_at
+        ):
+            raise CatalogueError(f"The sale of “{spec.name}” must end after it starts.")
+
+
+def _ticket_type_snapshot(ticket_type: TicketType) -> dict:
+    return {
+        "name": ticket_type.name,
+        "price_minor": ticket_type.price_minor,
+        "capacity": ticket_type.capacity,
+    }
+
+
+@transaction.atomic
+def create_event(
+    *,
+    organiser: AbstractBaseUser,
+    details: EventDetails,
+    ticket_types: list[TicketTypeSpec],
+    image: File | None = None,
+) -> Event:
+    """Create a draft event with its ticket types.
+
+    Raises CatalogueError when the event starts in the past or any detail breaks a rule.
+    """
+    _check_details(details)
+    _check_ticket_types(ticket_types)
+    if details.starts_at <= timezone.now():
+        raise CatalogueError("A new event must start in the future.")
+    event = Event(organiser=organiser, **vars(details))
+    if image is not None:
+        event.image.save(image.name or "event.jpg", image, save=False)
+    event.save()
+    for position, spec in enumerate(ticket_types):
+        ticket_type = TicketType.objects.create(
+            event=event,
+            name=spec.name.strip(),
+            price_minor=spec.price_minor,
+            capacity=spec.capacity,
+            sale_starts_at=spec.sale_starts_at,
+            sale_ends_at=spec.sale_ends_at,
+            position=position,
+        )
+        record_change(
+            actor=organiser,
+            action="ticket_type.created",
+            target=ticket_type,
+            after=_ticket_type_snapshot(ticket_type),
+        )
+    return event
+
+
+def update_event(
+    *,
+    event: Event,
+    actor: AbstractBaseUser,
+    details: EventDetails,
+    ticket_types: list[TicketTypeSpec],
+    image: File | None = None,
+    remove_image: bool = False,
+) -> Event:
+    """Change an event and its ticket types under the ticket types' locks.
+
+    Ticket types missing from ``ticket_types`` are deleted if none of their tickets is
+    sold or held. Capacity cannot drop below what is sold plus held. Raises CatalogueError.
+    """
+    _check_details(details)
+    _check_ticket_types(ticket_types)
+    with transaction.atomic():
+        locked = lock_ticket_types_of_event(event.pk)
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == Event.Status.CANCELLED:
+            raise CatalogueError("A cancelled event cannot be edited.")
+        if details.starts_at != event.starts_at and details.starts_at <= timezone.now():
+            raise CatalogueError("The new start time is in the past.")
+        any_sold = any(t.sold_count or t.held_count for t in locked.values())
+        if details.currency != event.currency and any_sold:
+            raise CatalogueError("The currency cannot change once tickets are sold or on offer.")
+        for field, value in vars(details).items():
+            setattr(event, field, value)
+        if remove_image:
+            event.image = None
+        if image is not None:
+            event.image.save(image.name or "event.jpg", image, save=False)
+        event.save()
+        _apply_ticket_types(event=event, actor=actor, locked=locked, specs=ticket_types)
+    return event
+
+
+def _apply_ticket_types(
+    *, event: Event, actor: AbstractBaseUser, locked: dict[int, TicketType], specs: list
+) -> None:
+    kept_ids = {spec.ticket_type_id for spec in specs if spec.ticket_type_id is not None}
+    unknown = kept_ids - locked.keys()
+    if unknown:
+        raise CatalogueError("A ticket type in the form does not belong to this event.")
+    for ticket_type_id in locked.keys() - kept_ids:
+        ticket_type = locked[ticket_type_id]
+        if ticket_type.sold_count or ticket_type.held_count:
+            raise CatalogueError(
+                f"“{ticket_type.name}” cannot be removed: tickets are sold or on offer."
+            )
+        record_change(
+            actor=actor,
+            action="ticket_type.deleted",
+            target=ticket_type,
+            before=_ticket_type_snapshot(ticket_type),
+        )
+        ticket_type.delete()
+    for position, spec in enumerate(specs):
+        if spec.ticket_type_id is None:
+            ticket_type = TicketType(event=event)
+            before = None
+        else:
+            ticket_type = locked[spec.ticket_type_id]
+            before = _ticket_type_snapshot(ticket_type)
+            floor = ticket_type.sold_count + ticket_type.held_count
+            if spec.capacity < floor:
+                raise CatalogueError(
+                    f"Cannot reduce capacity below {floor}: tickets sold or on offer."
+                )
+        ticket_type.name = spec.name.strip()
+        ticket_type.price_minor = spec.price_minor
+        ticket_type.capacity = spec.capacity
+        ticket_type.sale_starts_at = spec.sale_starts_at
+        ticket_type.sale_ends_at = spec.sale_ends_at
+        ticket_type.position = position
+        ticket_type.save()
+        after = _ticket_type_snapshot(ticket_type)
+        if after != before:
+            action = "ticket_type.created" if before is None else "ticket_type.changed"
+            record_change(actor=actor, action=action, target=ticket_type, before=before, after=after)
+
+
+def publish_event(*, event: Event, actor: AbstractBaseUser) -> Event:
+    """Put a draft event on the public catalogue. Idempotent for a published event.
+
+    Raises CatalogueError for a cancelled or past event, or one without ticket types.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == Event.Status.PUBLISHED:
+            return event
+        if event.status == Event.Status.CANCELLED:
+            raise CatalogueError("A cancelled event cannot be published.")
+        if event.is_past:
+            raise CatalogueError("This event is over and cannot be published.")
+        if not event.ticket_types.exists():
+            raise CatalogueError("Add at least one ticket type before publishing.")
+        event.status = Event.Status.PUBLISHED
+        event.published_at = timezone.now()
+        event.save(update_fields=["status", "published_at", "updated_at"])
+        record_change(actor=actor, action="event.published", target=event)
+    return event
+
+
+def unpublish_event(*, event: Event, actor: AbstractBaseUser) -> Event:
+    """Take a published event off the public catalogue (back to draft). Idempotent."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == Event.Status.DRAFT:
+            return event
+        if event.status == Event.Status.CANCELLED:
+            raise CatalogueError("A cancelled event cannot be unpublished.")
+        event.status = Event.Status.DRAFT
+        event.save(update_fields=["status", "updated_at"])
+        record_change(actor=actor, action="event.unpublished", target=event)
+    return event

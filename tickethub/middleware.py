@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from tickethub.errors import DomainError
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse oversized request bodies with 413 before anything reads them.
+
+    Django limits form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) but streams file uploads to
+    disk whatever their size, so a huge upload would otherwise be read in full.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return HttpResponse("Invalid Content-Length.", status=400, content_type="text/plain")
+        if declared_length > settings.MAX_REQUEST_BYTES:
+            limit_mb = settings.MAX_REQUEST_BYTES // (1024 * 1024)
+            body = render_to_string(
+                "413.html", {"limit_mb": limit_mb, "image_limit_mb": settings.IMAGE_MAX_BYTES // (1024 * 1024)}
+            )
+            return HttpResponse(body, status=413)
+        return self.get_response(request)
+
+
+class DomainErrorMiddleware:
+    """Turn a DomainError a service raised into a page with its message and HTTP status,
+    in one place, so views stay thin and no business refusal becomes a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError):
+            return None
+        if request.headers.get("HX-Request"):
+            return HttpResponse(exception.message, status=exception.status, content_type="text/plain")
+        return render(
+            request, "error.html", {"message": exception.message, "status": exception.status},
+            status=exception.status,
+        )
