@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "events",
     "audit",
+    "tickets",
 ]
 
 MIDDLEWARE = [
