@@ -21,13 +21,20 @@ def _isolated_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counters live in the cache; each test starts from none."""
-    from django.core.cache import cache
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Rate-limit counters live in the cache; each test that can reach it starts clean."""
     yield
-    cache.clear()
+    uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(
+        request.fixturenames
+    )
+    if uses_db:
+        from django.core.cache import cache
+
+        cache.clear()
 
 
 @pytest.fixture
@@ -70,3 +77,9 @@ def staff(db):
 @pytest.fixture
 def soon():
     return timezone.now() + timedelta(days=14)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 at full strength costs ~1 s a user on these machines; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

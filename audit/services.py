@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from audit.models import AuditLogEntry
@@ -8,7 +8,7 @@ from audit.models import AuditLogEntry
 
 def record_change(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     action: str,
     target: models.Model,
     before: dict[str, Any] | None = None,

@@ -8,13 +8,16 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
 
 from events.images import reencode_event_image
 from events.models import Event, TicketType
 from events.money import CURRENCY_CHOICES, MAX_PRICE_MINOR, to_major_units, to_minor_units
 from events.services import EventDetails, TicketTypeSpec
 
-TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+TIMEZONE_CHOICES = [
+    (name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())
+]
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -25,8 +28,19 @@ class WallClockDateTimeField(forms.DateTimeField):
     widget = DATETIME_INPUT
 
     def to_python(self, value):
-        result = super().to_python(value)
-        return result.replace(tzinfo=None) if result is not None else None
+        # DateTimeField.to_python would read the value in the server's zone (and refuse
+        # times that zone skips); parse it as a plain wall-clock time instead.
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        try:
+            result = parse_datetime(str(value).strip())
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if result is None:
+            result = forms.fields.BaseTemporalField.to_python(self, value)
+        return result.replace(tzinfo=None)
 
 
 def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
@@ -47,13 +61,17 @@ def wall_clock(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> datetime | N
 class EventForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(
-        max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Plain text; line breaks are kept.",
     )
     venue_name = forms.CharField(label="Venue", max_length=200)
     address = forms.CharField(max_length=300, required=False)
     timezone = forms.ChoiceField(
-        label="Time zone", choices=TIMEZONE_CHOICES, initial=settings.TIME_ZONE,
+        label="Time zone",
+        choices=TIMEZONE_CHOICES,
+        initial=settings.TIME_ZONE,
         help_text="Start and end times are in this zone, and shown in it.",
     )
     starts_at = WallClockDateTimeField(label="Starts")
@@ -61,7 +79,9 @@ class EventForm(forms.Form):
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY)
     image = forms.FileField(
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
         help_text="JPEG, PNG, WebP or GIF, up to 5 MB.",
     )
 
@@ -119,7 +139,9 @@ class TicketTypeForm(forms.Form):
     ticket_type_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     name = forms.CharField(max_length=100)
     price = forms.DecimalField(
-        min_value=Decimal(0), max_digits=10, decimal_places=2,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
         help_text="0 for a free ticket.",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
     )
@@ -139,8 +161,22 @@ class TicketTypeForm(forms.Form):
         }
 
 
+class BaseTicketTypeFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        **forms.BaseFormSet.default_error_messages,
+        "too_few_forms": "An event needs at least one ticket type.",
+        "too_many_forms": "An event can have at most %(num)d ticket types.",
+    }
+
+
 TicketTypeFormSet = forms.formset_factory(
-    TicketTypeForm, extra=0, min_num=1, validate_min=True, max_num=20, validate_max=True,
+    TicketTypeForm,
+    formset=BaseTicketTypeFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=20,
+    validate_max=True,
     can_delete=True,
 )
 
@@ -200,10 +236,10 @@ class EventEditor:
                 except ValidationError as error:
                     form.add_error(field, error)
                     return None
-        if window["sale_starts_at"] and window["sale_ends_at"]:
-            if window["sale_ends_at"] <= window["sale_starts_at"]:
-                form.add_error("sale_ends_at", "The sale must end after it starts.")
-                return None
+        starts, ends = window["sale_starts_at"], window["sale_ends_at"]
+        if starts and ends and ends <= starts:
+            form.add_error("sale_ends_at", "The sale must end after it starts.")
+            return None
         return TicketTypeSpec(
             name=data["name"],
             price_minor=price_minor,

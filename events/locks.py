@@ -32,9 +32,7 @@ def lock_ticket_types(ticket_type_ids: Iterable[int]) -> dict[int, TicketType]:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
     try:
-        locked = list(
-            TicketType.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-        )
+        locked = list(TicketType.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     except DatabaseError as error:
         if "lock timeout" in str(error).lower() or "locked" in str(error).lower():
             raise Busy("This event is busy right now. Please try again in a moment.") from error

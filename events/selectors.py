@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -22,7 +22,7 @@ def upcoming_public_events(*, now: datetime | None = None) -> QuerySet[Event]:
     )
 
 
-def public_event(*, event_id: int, viewer: AbstractBaseUser | None = None) -> Event:
+def public_event(*, event_id: int, viewer: User | AnonymousUser | None = None) -> Event:
     """An event as the public sees it: published (or cancelled, to explain why), or the
     viewer's own draft as a preview. Anything else is a 404, so drafts do not leak."""
     try:
@@ -34,7 +34,7 @@ def public_event(*, event_id: int, viewer: AbstractBaseUser | None = None) -> Ev
     return event
 
 
-def organiser_events(*, organiser: AbstractBaseUser) -> QuerySet[Event]:
+def organiser_events(*, organiser: User) -> QuerySet[Event]:
     return (
         Event.objects.filter(organiser=organiser)
         .prefetch_related("ticket_types")
@@ -42,7 +42,7 @@ def organiser_events(*, organiser: AbstractBaseUser) -> QuerySet[Event]:
     )
 
 
-def organiser_event(*, organiser: AbstractBaseUser, event_id: int) -> Event:
+def organiser_event(*, organiser: User, event_id: int) -> Event:
     """One of the organiser's own events; another organiser's id is a 404, not a 403."""
     try:
         return Event.objects.get(pk=event_id, organiser=organiser)

@@ -4,7 +4,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
@@ -91,7 +91,7 @@ def _ticket_type_snapshot(ticket_type: TicketType) -> dict:
 @transaction.atomic
 def create_event(
     *,
-    organiser: AbstractBaseUser,
+    organiser: User,
     details: EventDetails,
     ticket_types: list[TicketTypeSpec],
     image: File | None = None,
@@ -130,7 +130,7 @@ def create_event(
 def update_event(
     *,
     event: Event,
-    actor: AbstractBaseUser,
+    actor: User,
     details: EventDetails,
     ticket_types: list[TicketTypeSpec],
     image: File | None = None,
@@ -165,7 +165,7 @@ def update_event(
 
 
 def _apply_ticket_types(
-    *, event: Event, actor: AbstractBaseUser, locked: dict[int, TicketType], specs: list
+    *, event: Event, actor: User, locked: dict[int, TicketType], specs: list
 ) -> None:
     kept_ids = {spec.ticket_type_id for spec in specs if spec.ticket_type_id is not None}
     unknown = kept_ids - locked.keys()
@@ -206,10 +206,12 @@ def _apply_ticket_types(
         after = _ticket_type_snapshot(ticket_type)
         if after != before:
             action = "ticket_type.created" if before is None else "ticket_type.changed"
-            record_change(actor=actor, action=action, target=ticket_type, before=before, after=after)
+            record_change(
+                actor=actor, action=action, target=ticket_type, before=before, after=after
+            )
 
 
-def publish_event(*, event: Event, actor: AbstractBaseUser) -> Event:
+def publish_event(*, event: Event, actor: User) -> Event:
     """Put a draft event on the public catalogue. Idempotent for a published event.
 
     Raises CatalogueError for a cancelled or past event, or one without ticket types.
@@ -231,7 +233,7 @@ def publish_event(*, event: Event, actor: AbstractBaseUser) -> Event:
     return event
 
 
-def unpublish_event(*, event: Event, actor: AbstractBaseUser) -> Event:
+def unpublish_event(*, event: Event, actor: User) -> Event:
     """Take a published event off the public catalogue (back to draft). Idempotent."""
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event.pk)

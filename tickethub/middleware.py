@@ -24,7 +24,8 @@ class RequestBodyLimitMiddleware:
         if declared_length > settings.MAX_REQUEST_BYTES:
             limit_mb = settings.MAX_REQUEST_BYTES // (1024 * 1024)
             body = render_to_string(
-                "413.html", {"limit_mb": limit_mb, "image_limit_mb": settings.IMAGE_MAX_BYTES // (1024 * 1024)}
+                "413.html",
+                {"limit_mb": limit_mb, "image_limit_mb": settings.IMAGE_MAX_BYTES // (1024 * 1024)},
             )
             return HttpResponse(body, status=413)
         return self.get_response(request)
@@ -44,8 +45,12 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         if request.headers.get("HX-Request"):
-            return HttpResponse(exception.message, status=exception.status, content_type="text/plain")
+            return HttpResponse(
+                exception.message, status=exception.status, content_type="text/plain"
+            )
         return render(
-            request, "error.html", {"message": exception.message, "status": exception.status},
+            request,
+            "error.html",
+            {"message": exception.message, "status": exception.status},
             status=exception.status,
         )

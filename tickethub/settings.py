@@ -95,9 +95,7 @@ ASGI_APPLICATION = "tickethub.asgi.application"
 
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tickethub.sqlite3'}"
-    ),
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tickethub.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers start with BEGIN IMMEDIATE so a read never upgrades to a write mid-transaction
@@ -120,6 +118,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and jobs ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and env.str("PYTEST_XDIST_WORKER", default=""):
+    # Each parallel test worker gets a Redis database of its own, so one worker's
+    # cache.clear() cannot wipe another's rate-limit counters mid-test.
+    _worker = int(env.str("PYTEST_XDIST_WORKER").removeprefix("gw"))
+    _base, _, _db = REDIS_URL.rpartition("/")
+    REDIS_URL = f"{_base}/{(int(_db or 0) - _worker) % 16}"
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -223,10 +227,26 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 
 # --- E-mail -----------------------------------------------------------------------------
+# EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587 (django-environ's format);
+# without it, e-mails are printed to the console of the embedded site.
 if env.str("EMAIL_URL", default=""):
-    globals().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")
+    MAILERS = {
+        "default": {
+            "BACKEND": _email["EMAIL_BACKEND"],
+            "OPTIONS": {
+                "host": _email.get("EMAIL_HOST"),
+                "port": _email.get("EMAIL_PORT"),
+                "username": _email.get("EMAIL_HOST_USER") or None,
+                "password": _email.get("EMAIL_HOST_PASSWORD") or None,
+                "use_tls": bool(_email.get("EMAIL_USE_TLS")),
+                "use_ssl": bool(_email.get("EMAIL_USE_SSL")),
+                "timeout": env.int("EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ticket Hub <tickets@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

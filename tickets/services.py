@@ -1,6 +1,6 @@
 """Issuing tickets: the one place sold capacity grows."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -18,11 +18,11 @@ class SoldOut(DomainError):
 @transaction.atomic
 def issue_tickets(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     ticket_type: TicketType,
     quantity: int,
     amount_minor_each: int,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> list[Ticket]:
     """Issue ``quantity`` tickets of a type to ``owner`` from its free capacity.
 

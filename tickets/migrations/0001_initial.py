@@ -6,30 +6,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
+        ("events", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('valid', 'Valid'), ('used', 'Used'), ('refunded', 'Refunded'), ('cancelled', 'Cancelled')], default='valid', max_length=16)),
-                ('amount_minor', models.PositiveIntegerField(help_text='What was paid for this ticket.')),
-                ('currency', models.CharField(max_length=3)),
-                ('issued_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to=settings.AUTH_USER_MODEL)),
-                ('ticket_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='events.tickettype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("valid", "Valid"),
+                            ("used", "Used"),
+                            ("refunded", "Refunded"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="valid",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "amount_minor",
+                    models.PositiveIntegerField(help_text="What was paid for this ticket."),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("issued_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="events.tickettype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at', '-pk'],
-                'indexes': [models.Index(fields=['owner', 'status'], name='ticket_owner_status_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['valid', 'used', 'refunded', 'cancelled'])), name='ticket_status_valid')],
+                "ordering": ["-issued_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["owner", "status"], name="ticket_owner_status_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["valid", "used", "refunded", "cancelled"])
+                        ),
+                        name="ticket_status_valid",
+                    )
+                ],
             },
         ),
     ]
