@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,80 +15,155 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('venue_name', models.CharField(max_length=200)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField(blank=True, null=True)),
-                ('timezone', models.CharField(default='Europe/London', max_length=64)),
-                ('image', models.ImageField(blank=True, upload_to='events/')),
-                ('currency', models.CharField(default='GBP', max_length=3)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('cancelled', 'Cancelled')], default='draft', max_length=16)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organiser', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='organised_events', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                ("venue_name", models.CharField(max_length=200)),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField(blank=True, null=True)),
+                ("timezone", models.CharField(default="Europe/London", max_length=64)),
+                ("image", models.ImageField(blank=True, upload_to="events/")),
+                ("currency", models.CharField(default="GBP", max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organiser",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="organised_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'pk'],
+                "ordering": ["starts_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='TicketType',
+            name="TicketType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('price_minor', models.PositiveIntegerField(help_text='Price in minor units (pence, cents).')),
-                ('capacity', models.PositiveIntegerField()),
-                ('sale_starts_at', models.DateTimeField(blank=True, null=True)),
-                ('sale_ends_at', models.DateTimeField(blank=True, null=True)),
-                ('sold_count', models.PositiveIntegerField(default=0)),
-                ('held_count', models.PositiveIntegerField(default=0)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticket_types', to='events.event')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "price_minor",
+                    models.PositiveIntegerField(help_text="Price in minor units (pence, cents)."),
+                ),
+                ("capacity", models.PositiveIntegerField()),
+                ("sale_starts_at", models.DateTimeField(blank=True, null=True)),
+                ("sale_ends_at", models.DateTimeField(blank=True, null=True)),
+                ("sold_count", models.PositiveIntegerField(default=0)),
+                ("held_count", models.PositiveIntegerField(default=0)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ticket_types",
+                        to="events.event",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'pk'],
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['status', 'starts_at'], name='event_listing_idx'),
+            model_name="event",
+            index=models.Index(fields=["status", "starts_at"], name="event_listing_idx"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__isnull', True), ('ends_at__gt', models.F('starts_at')), _connector='OR'), name='event_ends_after_start'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_at__isnull", True),
+                    ("ends_at__gt", models.F("starts_at")),
+                    _connector="OR",
+                ),
+                name="event_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'published', 'cancelled'])), name='event_status_valid'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "published", "cancelled"])),
+                name="event_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='event_currency_iso'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="event_currency_iso"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tickettype',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gte', 1)), name='ticket_type_capacity_min'),
+            model_name="tickettype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gte", 1)), name="ticket_type_capacity_min"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tickettype',
-            constraint=models.CheckConstraint(condition=models.Q(('price_minor__gte', 0)), name='ticket_type_price_min'),
+            model_name="tickettype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price_minor__gte", 0)), name="ticket_type_price_min"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tickettype',
-            constraint=models.CheckConstraint(condition=models.Q(('sold_count__gte', 0), ('held_count__gte', 0)), name='ticket_type_counts_non_negative'),
+            model_name="tickettype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sold_count__gte", 0), ("held_count__gte", 0)),
+                name="ticket_type_counts_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tickettype',
-            constraint=models.CheckConstraint(condition=models.Q(('sold_count__lte', django.db.models.expressions.CombinedExpression(models.F('capacity'), '-', models.F('held_count')))), name='ticket_type_never_oversold'),
+            model_name="tickettype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "sold_count__lte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("capacity"), "-", models.F("held_count")
+                        ),
+                    )
+                ),
+                name="ticket_type_never_oversold",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tickettype',
-            constraint=models.CheckConstraint(condition=models.Q(('sale_starts_at__isnull', True), ('sale_ends_at__isnull', True), ('sale_ends_at__gt', models.F('sale_starts_at')), _connector='OR'), name='ticket_type_sale_window_ordered'),
+            model_name="tickettype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("sale_starts_at__isnull", True),
+                    ("sale_ends_at__isnull", True),
+                    ("sale_ends_at__gt", models.F("sale_starts_at")),
+                    _connector="OR",
+                ),
+                name="ticket_type_sale_window_ordered",
+            ),
         ),
     ]
