@@ -359,3 +359,30 @@ def test_publishing_an_event_that_is_over_is_refused_with_400(client, organiser)
     assert "over" in response.content.decode()
     event.refresh_from_db()
     assert event.status == Event.Status.DRAFT
+
+
+def test_a_form_post_without_its_csrf_token_is_refused_with_403(organiser):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(organiser)
+    response = csrf_client.post(reverse("event_create"), event_post())
+    assert response.status_code == 403
+    assert not Event.objects.exists()
+
+
+def test_every_page_says_test_mode_without_a_live_stripe_key(client):
+    assert "TEST MODE" in client.get("/").content.decode()
+
+
+def test_uploaded_images_are_served_back(client, organiser):
+    client.force_login(organiser)
+    data = event_post(image=io.BytesIO(png_bytes()))
+    data["image"].name = "poster.png"
+    client.post(reverse("event_create"), data)
+    event = Event.objects.get()
+
+    response = client.get(event.image.url)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"  # a JPEG
