@@ -3,6 +3,7 @@ event with an image and two ticket types; a visitor then finds it on the home pa
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -38,6 +39,20 @@ def collect_console_errors(page: Page) -> list[str]:
     return errors
 
 
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core (WCAG 2 A and AA rules) on the page; serious or critical findings fail."""
+    page.add_script_tag(path=AXE_SCRIPT)
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa"]})).violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(" ")).join(", ")})`)"""
+    )
+    assert violations == [], f"{page.url}: {violations}"
+
+
 @pytest.fixture
 def poster(tmp_path):
     path = tmp_path / "poster.png"
@@ -70,6 +85,7 @@ def test_new_organiser_publishes_an_event_a_visitor_can_find(
     expect(main_nav.get_by_role("link", name=EMAIL)).to_be_visible()
     main_nav.get_by_role("link", name="Create event").click()
 
+    assert_accessible(page)
     event_fields = page.get_by_role("group", name="Event")
     event_fields.get_by_label(exactly("Name")).fill(EVENT_NAME)
     event_fields.get_by_label("Description").fill(DESCRIPTION)
@@ -111,6 +127,7 @@ def test_new_organiser_publishes_an_event_a_visitor_can_find(
     visitor_errors = collect_console_errors(visitor)
     visitor.goto(live_server.url)
     expect(visitor.get_by_role("navigation", name="Main")).to_contain_text("Sign in")
+    assert_accessible(visitor)
     card = visitor.get_by_role("article").filter(has=visitor.get_by_role("link", name=EVENT_NAME))
     expect(card).to_contain_text("The Blue Room")
     expect(card).to_contain_text("From €12.50")
@@ -137,6 +154,7 @@ def test_new_organiser_publishes_an_event_a_visitor_can_find(
     description = visitor.get_by_text("Doors open at 19:00.")
     assert description.evaluate("element => element.innerText") == DESCRIPTION
 
+    assert_accessible(visitor)
     visitor.screenshot(path=tmp_path / "public-event.png", full_page=True)
     assert organiser_errors == []
     assert visitor_errors == []
