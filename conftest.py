@@ -25,8 +25,11 @@ DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequenc
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(request):
-    """Rate-limit counters live in the cache; each test that can reach it starts clean."""
+def _fresh_cache(request, django_db_blocker):
+    """Rate-limit counters live in the cache; each test that can reach it leaves it clean.
+
+    Tests without a database are skipped: their cache would be the real one in var/.
+    """
     yield
     uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(
         request.fixturenames
@@ -34,7 +37,9 @@ def _fresh_cache(request):
     if uses_db:
         from django.core.cache import cache
 
-        cache.clear()
+        # The db fixture may already be torn down (this fixture was set up before it).
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture

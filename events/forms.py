@@ -13,11 +13,9 @@ from django.utils.dateparse import parse_datetime
 from events.images import reencode_event_image
 from events.models import Event, TicketType
 from events.money import CURRENCY_CHOICES, MAX_PRICE_MINOR, to_major_units, to_minor_units
-from events.services import EventDetails, TicketTypeSpec
+from events.services import EventDetails, TicketTypeSpec, known_time_zones
 
-TIMEZONE_CHOICES = [
-    (name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())
-]
+TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(known_time_zones())]
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
