@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Case, Min, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,10 +35,12 @@ def public_event(*, event_id: int, viewer: User | AnonymousUser | None = None) -
 
 
 def organiser_events(*, organiser: User) -> QuerySet[Event]:
+    """The organiser's events: upcoming ones soonest first, then those already started."""
+    started = Case(When(starts_at__lte=timezone.now(), then=1), default=0)
     return (
         Event.objects.filter(organiser=organiser)
         .prefetch_related("ticket_types")
-        .order_by("-starts_at", "-pk")
+        .order_by(started, "starts_at", "pk")
     )
 
 

@@ -20,6 +20,7 @@ def manage(*args: str) -> None:
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tickethub.settings")
+    os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
     manage("seed_demo")
