@@ -27,6 +27,9 @@ class Event(models.Model):
     currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
+    offer_window_minutes = models.PositiveIntegerField(
+        default=30, help_text="How long a waiting-list offer holds its tickets (5 to 1440)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,6 +47,10 @@ class Event(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="event_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(offer_window_minutes__gte=5, offer_window_minutes__lte=1440),
+                name="event_offer_window_range",
             ),
         ]
 
@@ -79,6 +86,12 @@ class TicketType(models.Model):
     sale_ends_at = models.DateTimeField(null=True, blank=True)
     sold_count = models.PositiveIntegerField(default=0)
     held_count = models.PositiveIntegerField(default=0)
+    max_per_entry = models.PositiveSmallIntegerField(
+        default=4, help_text="Most tickets one waiting-list entry may ask for."
+    )
+    max_per_buyer = models.PositiveSmallIntegerField(
+        default=4, help_text="Most tickets of this type one buyer may hold or wait for."
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -86,6 +99,10 @@ class TicketType(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="ticket_type_capacity_min"),
             models.CheckConstraint(condition=Q(price_minor__gte=0), name="ticket_type_price_min"),
+            models.CheckConstraint(
+                condition=Q(max_per_entry__gte=1) & Q(max_per_buyer__gte=1),
+                name="ticket_type_limits_min",
+            ),
             models.CheckConstraint(
                 condition=Q(sold_count__gte=0) & Q(held_count__gte=0),
                 name="ticket_type_counts_non_negative",
@@ -108,6 +125,10 @@ class TicketType(models.Model):
     @property
     def remaining(self) -> int:
         return self.capacity - self.sold_count - self.held_count
+
+    @property
+    def quantity_choices(self) -> range:
+        return range(1, self.max_per_entry + 1)
 
     @property
     def is_free(self) -> bool:

@@ -57,7 +57,9 @@ class Availability:
     """What a ticket type offers a buyer right now; the one answer every page shows."""
 
     ticket_type: TicketType
-    state: str  # "available", "sold_out", "not_yet_on_sale", "sale_ended", "event_over"
+    # "available", "queue" (places free but people wait), "sold_out", "not_yet_on_sale",
+    # "sale_ended", "event_over", "cancelled"
+    state: str
     remaining: int
 
     @property
@@ -65,6 +67,7 @@ class Availability:
         return {
             "available": "Available",
             "sold_out": "Sold out",
+            "queue": "Queue",
             "not_yet_on_sale": "Not on sale yet",
             "sale_ended": "Sale ended",
             "event_over": "Event over",

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import record_change
@@ -168,6 +169,12 @@ def update_event(
             event.image.save(image.name or "event.jpg", image, save=False)
         event.save()
         _apply_ticket_types(event=event, actor=actor, locked=locked, specs=ticket_types)
+        # Places added by a capacity rise go to the waiting list at once, under the same
+        # locks. (Imported here: the waiting list builds on the catalogue, not the reverse.)
+        from waitlist.services import serve_queue
+
+        for ticket_type in event.ticket_types.all():
+            serve_queue(ticket_type=ticket_type)
     return event
 
 
@@ -252,3 +259,50 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         event.save(update_fields=["status", "updated_at"])
         record_change(actor=actor, action="event.unpublished", target=event)
     return event
+
+
+# --- Capacity --------------------------------------------------------------------------
+# The only writers of sold_count and held_count. Each runs under the ticket type's lock
+# (events.locks), taken by the calling service; the UPDATE is also conditional, and the
+# database's ticket_type_never_oversold constraint is the last line behind both.
+
+
+class NotEnoughPlaces(DomainError):
+    status = 409
+
+
+def _change_counts(
+    ticket_type: TicketType, *, sold: int = 0, held: int = 0, needs_room: int = 0
+) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Capacity changes must run inside transaction.atomic().")
+    rows = TicketType.objects.filter(pk=ticket_type.pk)
+    if needs_room:
+        rows = rows.filter(
+            sold_count__lte=F("capacity") - F("held_count") - needs_room,
+        )
+    updated = rows.update(sold_count=F("sold_count") + sold, held_count=F("held_count") + held)
+    if not updated:
+        raise NotEnoughPlaces("Sorry, there are not enough tickets left.")
+    ticket_type.sold_count += sold
+    ticket_type.held_count += held
+
+
+def hold_places(*, ticket_type: TicketType, quantity: int) -> None:
+    """Reserve free places for an offer. Raises NotEnoughPlaces."""
+    _change_counts(ticket_type, held=quantity, needs_room=quantity)
+
+
+def release_held_places(*, ticket_type: TicketType, quantity: int) -> None:
+    """Give an offer's places back (expired, declined)."""
+    _change_counts(ticket_type, held=-quantity)
+
+
+def sell_held_places(*, ticket_type: TicketType, quantity: int) -> None:
+    """Turn an offer's held places into sold ones."""
+    _change_counts(ticket_type, sold=quantity, held=-quantity)
+
+
+def sell_free_places(*, ticket_type: TicketType, quantity: int) -> None:
+    """Sell places straight from free capacity (no offer). Raises NotEnoughPlaces."""
+    _change_counts(ticket_type, sold=quantity, needs_room=quantity)

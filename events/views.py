@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from events import selectors, services
 from events.forms import EventEditor
+from waitlist import selectors as waitlist_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -21,8 +22,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.public_event(event_id=event_id, viewer=request.user)
-    availability = selectors.event_availability(event=event)
-    return render(request, "events/detail.html", {"event": event, "availability": availability})
+    offers = waitlist_selectors.event_offers(event=event, viewer=request.user)
+    return render(request, "events/detail.html", {"event": event, "offers": offers})
 
 
 @login_required

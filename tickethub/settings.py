@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "events",
     "audit",
     "tickets",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -118,10 +119,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and jobs ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL and env.str("PYTEST_XDIST_WORKER", default=""):
-    # Each parallel test worker gets a Redis database of its own, so one worker's
-    # cache.clear() cannot wipe another's rate-limit counters mid-test.
-    _worker = int(env.str("PYTEST_XDIST_WORKER").removeprefix("gw"))
+# Parallel test workers (pytest-xdist sets PYTEST_XDIST_WORKER) each get their own job
+# queue and Redis database, so one worker never runs or wipes another's jobs and counters.
+_TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+if REDIS_URL and _TEST_WORKER:
+    _worker = int(_TEST_WORKER.removeprefix("gw"))
     _base, _, _db = REDIS_URL.rpartition("/")
     REDIS_URL = f"{_base}/{(int(_db or 0) - _worker) % 16}"
 if REDIS_URL:
@@ -130,7 +132,7 @@ if REDIS_URL:
     }
     HUEY = {
         "huey_class": "huey.RedisHuey",
-        "name": env.str("HUEY_NAME", default="tickethub"),
+        "name": env.str("HUEY_NAME", default="tickethub") + _TEST_WORKER,
         "url": REDIS_URL,
         "immediate": False,
         "consumer": {"workers": env.int("HUEY_WORKERS", 4), "worker_type": "thread"},
@@ -146,7 +148,7 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "tickethub",
-        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "filename": str(VAR_DIR / f"huey{_TEST_WORKER}.sqlite3"),
         "immediate": False,
         "consumer": {"workers": env.int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
@@ -304,6 +306,10 @@ STORAGES = {
 
 # --- Ticket Hub -------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="GBP")
+# Joins that create a waiting-list entry, per user, across all events.
+WAITLIST_JOIN_LIMIT = env.int("WAITLIST_JOIN_LIMIT", default=3)
+WAITLIST_JOIN_WINDOW_SECONDS = env.int("WAITLIST_JOIN_WINDOW_SECONDS", default=30 * 60)
+WAITLIST_SWEEP_SECONDS = 30
 EVENTS_PER_PAGE = 12
 # TEST MODE is shown while no live Stripe key is configured (the simulator stands in).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("events.urls")),
+    path("", include("waitlist.urls")),
 ]
 
 if settings.SERVE_MEDIA:

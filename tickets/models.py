@@ -18,6 +18,14 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
     )
     ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
+    entry = models.ForeignKey(
+        "waitlist.WaitingListEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        help_text="The waiting-list offer these tickets were bought through.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALID)
     amount_minor = models.PositiveIntegerField(help_text="What was paid for this ticket.")
     currency = models.CharField(max_length=3)

@@ -1,18 +1,47 @@
-"""Issuing tickets: the one place sold capacity grows."""
+"""Issuing tickets: from a waiting-list offer (the normal path) or straight from free
+capacity (complimentary tickets, demo data)."""
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
 
 from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import TicketType
+from events.services import NotEnoughPlaces, sell_free_places, sell_held_places
 from tickethub.errors import DomainError
 from tickets.models import Ticket
 
+SoldOut = NotEnoughPlaces
 
-class SoldOut(DomainError):
-    status = 409
+
+def _create_tickets(
+    *, owner: User, ticket_type: TicketType, quantity: int, amount_minor_each: int, entry=None
+) -> list[Ticket]:
+    return Ticket.objects.bulk_create(
+        Ticket(
+            owner=owner,
+            ticket_type=ticket_type,
+            entry=entry,
+            amount_minor=amount_minor_each,
+            currency=ticket_type.event.currency,
+        )
+        for _ in range(quantity)
+    )
+
+
+def issue_tickets_for_offer(
+    *, entry, ticket_type: TicketType, amount_minor_each: int
+) -> list[Ticket]:
+    """Issue an offer's tickets from the places it holds. The caller (waitlist) holds the
+    ticket type's lock and ends the entry; this turns held places into sold ones."""
+    sell_held_places(ticket_type=ticket_type, quantity=entry.quantity)
+    return _create_tickets(
+        owner=entry.user,
+        ticket_type=ticket_type,
+        quantity=entry.quantity,
+        amount_minor_each=amount_minor_each,
+        entry=entry,
+    )
 
 
 @transaction.atomic
@@ -32,21 +61,16 @@ def issue_tickets(
     if quantity < 1:
         raise DomainError("Choose at least one ticket.")
     locked = lock_ticket_types([ticket_type.pk])[ticket_type.pk]
-    if locked.remaining < quantity:
-        raise SoldOut("Sorry, there are not enough tickets left.")
-    TicketType.objects.filter(pk=locked.pk).update(sold_count=F("sold_count") + quantity)
-    currency = locked.event.currency
-    tickets = [
-        Ticket.objects.create(
-            owner=owner, ticket_type=locked, amount_minor=amount_minor_each, currency=currency
-        )
-        for _ in range(quantity)
-    ]
+    before = locked.sold_count
+    sell_free_places(ticket_type=locked, quantity=quantity)
+    tickets = _create_tickets(
+        owner=owner, ticket_type=locked, quantity=quantity, amount_minor_each=amount_minor_each
+    )
     record_change(
         actor=actor or owner,
         action="tickets.issued",
         target=locked,
-        before={"sold_count": locked.sold_count},
-        after={"sold_count": locked.sold_count + quantity, "owner_id": owner.pk},
+        before={"sold_count": before},
+        after={"sold_count": locked.sold_count, "owner_id": owner.pk},
     )
     return tickets

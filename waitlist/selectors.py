@@ -1,0 +1,212 @@
+"""Reads of the waiting list: queue positions, what each ticket type offers a buyer right
+now, a buyer's entries, and an organiser's queue figures."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from events.models import Event, TicketType
+from events.selectors import Availability, ticket_type_availability
+from tickets.models import Ticket
+from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
+
+Status = WaitingListEntry.Status
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    entries_ahead: int
+    tickets_ahead: int
+
+
+def queue_position(entry: WaitingListEntry) -> QueuePosition:
+    """Waiting entries (and their tickets) ahead of a waiting entry, exactly.
+
+    Two indexed queries whatever the queue's length: whole blocks ahead are summed from
+    QueueBlock (at most queue length / BLOCK_SIZE rows), the entry's own block is counted.
+    """
+    block = entry.sequence // QueueBlock.BLOCK_SIZE
+    whole_blocks = QueueBlock.objects.filter(
+        ticket_type_id=entry.ticket_type_id, block__lt=block
+    ).aggregate(entries=Sum("waiting_entries"), tickets=Sum("waiting_tickets"))
+    same_block = WaitingListEntry.objects.filter(
+        ticket_type_id=entry.ticket_type_id,
+        status=Status.WAITING,
+        sequence__gte=block * QueueBlock.BLOCK_SIZE,
+        sequence__lt=entry.sequence,
+    ).aggregate(entries=Count("pk"), tickets=Sum("quantity"))
+    return QueuePosition(
+        entries_ahead=(whole_blocks["entries"] or 0) + same_block["entries"],
+        tickets_ahead=(whole_blocks["tickets"] or 0) + (same_block["tickets"] or 0),
+    )
+
+
+def is_live_offer(entry: WaitingListEntry, now: datetime | None = None) -> bool:
+    """An offer past its expiry is not live, whether or not a job has expired it yet."""
+    now = now or timezone.now()
+    return (
+        entry.status == Status.OFFERED and entry.expires_at is not None and entry.expires_at > now
+    )
+
+
+@dataclass(frozen=True)
+class BuyerState:
+    """The viewer's own standing for one ticket type."""
+
+    entry: WaitingListEntry | None
+    position: QueuePosition | None
+    tickets_held: int
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.entry is not None and self.entry.status == Status.WAITING
+
+    @property
+    def has_offer(self) -> bool:
+        return self.entry is not None and is_live_offer(self.entry)
+
+
+@dataclass(frozen=True)
+class TicketTypeOffer:
+    """Everything a page shows about one ticket type, from one place."""
+
+    availability: Availability
+    waiting_entries: int
+    buyer: BuyerState | None
+
+    @property
+    def ticket_type(self) -> TicketType:
+        return self.availability.ticket_type
+
+    @property
+    def state(self) -> str:
+        return self.availability.state
+
+    @property
+    def can_join(self) -> bool:
+        return self.state in ("available", "sold_out", "queue")
+
+
+def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[TicketTypeOffer]:
+    """Availability of every ticket type of an event, with the queue and the viewer's own
+    entries and tickets. A fixed number of queries whatever the number of types."""
+    now = timezone.now()
+    ticket_types = list(event.ticket_types.all())
+    ids = [ticket_type.pk for ticket_type in ticket_types]
+    waiting = dict(
+        QueueState.objects.filter(ticket_type_id__in=ids).values_list(
+            "ticket_type_id", "waiting_entries"
+        )
+    )
+    overdue = dict(
+        WaitingListEntry.objects.filter(
+            ticket_type_id__in=ids, status=Status.OFFERED, expires_at__lte=now
+        )
+        .values("ticket_type_id")
+        .annotate(quantity=Sum("quantity"))
+        .values_list("ticket_type_id", "quantity")
+    )
+    entries: dict[int, WaitingListEntry] = {}
+    held: dict[int, int] = {}
+    if viewer is not None and viewer.is_authenticated:
+        entries = {
+            entry.ticket_type_id: entry
+            for entry in WaitingListEntry.objects.filter(
+                user=viewer, ticket_type_id__in=ids, status__in=LIVE_STATUSES
+            )
+        }
+        held = dict(
+            Ticket.objects.filter(
+                owner=viewer,
+                ticket_type_id__in=ids,
+                status__in=[Ticket.Status.VALID, Ticket.Status.USED],
+            )
+            .values("ticket_type_id")
+            .annotate(count=Count("pk"))
+            .values_list("ticket_type_id", "count")
+        )
+    offers = []
+    for ticket_type in ticket_types:
+        # Places held by offers already past their expiry are free in all but bookkeeping.
+        ticket_type.held_count -= overdue.get(ticket_type.pk, 0)
+        availability = ticket_type_availability(ticket_type, event=event, now=now)
+        queue_length = waiting.get(ticket_type.pk, 0)
+        if availability.state == "available" and queue_length:
+            availability = Availability(ticket_type, "queue", availability.remaining)
+        buyer = None
+        if viewer is not None and viewer.is_authenticated:
+            entry = entries.get(ticket_type.pk)
+            position = queue_position(entry) if entry and entry.status == Status.WAITING else None
+            buyer = BuyerState(
+                entry=entry, position=position, tickets_held=held.get(ticket_type.pk, 0)
+            )
+        offers.append(TicketTypeOffer(availability, queue_length, buyer))
+    return offers
+
+
+def entries_of(*, user: User) -> QuerySet[WaitingListEntry]:
+    """A buyer's entries, live ones first, newest first."""
+    return (
+        WaitingListEntry.objects.filter(user=user)
+        .select_related("ticket_type__event")
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    ticket_type: TicketType
+    waiting_entries: int
+    waiting_tickets: int
+    live_offers: int
+    held_tickets: int
+    purchased: int
+    expired: int
+    declined: int
+    left: int
+
+
+def organiser_queue_figures(*, event: Event) -> list[QueueFigures]:
+    """Per ticket type: who waits, what is on offer, and how entries ended."""
+    now = timezone.now()
+    live_offer = Q(status=Status.OFFERED, expires_at__gt=now)
+    rows = {
+        row["ticket_type_id"]: row
+        for row in WaitingListEntry.objects.filter(ticket_type__event=event)
+        .values("ticket_type_id")
+        .annotate(
+            live_offers=Count("pk", filter=live_offer),
+            held_tickets=Sum("quantity", filter=live_offer),
+            purchased=Count("pk", filter=Q(status=Status.PURCHASED)),
+            expired=Count(
+                "pk",
+                filter=Q(status=Status.EXPIRED) | Q(status=Status.OFFERED, expires_at__lte=now),
+            ),
+            declined=Count("pk", filter=Q(status=Status.DECLINED)),
+            left=Count("pk", filter=Q(status=Status.LEFT)),
+        )
+    }
+    states = {
+        state.ticket_type_id: state for state in QueueState.objects.filter(ticket_type__event=event)
+    }
+    figures = []
+    for ticket_type in event.ticket_types.all():
+        row: dict = rows.get(ticket_type.pk, {})
+        state = states.get(ticket_type.pk)
+        figures.append(
+            QueueFigures(
+                ticket_type=ticket_type,
+                waiting_entries=state.waiting_entries if state else 0,
+                waiting_tickets=state.waiting_tickets if state else 0,
+                live_offers=row.get("live_offers", 0),
+                held_tickets=row.get("held_tickets") or 0,
+                purchased=row.get("purchased", 0),
+                expired=row.get("expired", 0),
+                declined=row.get("declined", 0),
+                left=row.get("left", 0),
+            )
+        )
+    return figures

@@ -1,0 +1,378 @@
+"""The waiting list engine: joining, offering, expiring, declining, leaving and buying.
+
+Every change runs in one short transaction that first takes the ticket type's lock
+(events.locks), expires whatever offers are overdue, makes its change, and ends by serving
+the queue: the freed places go to the next entries in join order, in the same transaction.
+Side effects (e-mails, expiry jobs, live updates) are queued with transaction.on_commit.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from audit.services import record_change
+from events.locks import lock_ticket_types
+from events.models import Event, TicketType
+from events.services import hold_places, release_held_places
+from tickethub.errors import DomainError
+from waitlist import ratelimit
+from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
+
+Status = WaitingListEntry.Status
+SERVE_BATCH = 200
+
+
+class WaitlistError(DomainError):
+    status = 409
+
+
+class OfferExpired(WaitlistError):
+    status = 410
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    entry: WaitingListEntry
+    created: bool
+
+
+# --- reading helpers used inside the services ---------------------------------------------
+
+
+def _live_entry(*, user: User, ticket_type_id: int) -> WaitingListEntry | None:
+    return WaitingListEntry.objects.filter(
+        user=user, ticket_type_id=ticket_type_id, status__in=LIVE_STATUSES
+    ).first()
+
+
+def _entry_of(*, user: User, entry_id: int) -> WaitingListEntry:
+    """The user's own entry; anybody else's id is a 404."""
+    entry = WaitingListEntry.objects.filter(pk=entry_id, user=user).first()
+    if entry is None:
+        raise Http404("No such waiting list entry.")
+    return entry
+
+
+def _check_joinable(ticket_type: TicketType, quantity: int, now: datetime) -> None:
+    event = ticket_type.event
+    if event.status == Event.Status.CANCELLED:
+        raise WaitlistError("This event has been cancelled.")
+    if event.status != Event.Status.PUBLISHED:
+        raise Http404("No such event.")
+    if (event.ends_at or event.starts_at) <= now:
+        raise WaitlistError("This event is over.")
+    if ticket_type.sale_starts_at and now < ticket_type.sale_starts_at:
+        raise WaitlistError(f"“{ticket_type.name}” is not on sale yet.")
+    if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
+        raise WaitlistError(f"The sale of “{ticket_type.name}” has ended.")
+    if not 1 <= quantity <= ticket_type.max_per_entry:
+        raise DomainError(f"Choose between 1 and {ticket_type.max_per_entry} tickets.")
+
+
+def _check_buyer_limit(*, user: User, ticket_type: TicketType, quantity: int) -> None:
+    from tickets.selectors import tickets_held_count
+
+    held = tickets_held_count(owner=user, ticket_type_id=ticket_type.pk)
+    queued = (
+        WaitingListEntry.objects.filter(
+            user=user, ticket_type=ticket_type, status__in=LIVE_STATUSES
+        ).aggregate(total=Sum("quantity"))["total"]
+        or 0
+    )
+    allowed = ticket_type.max_per_buyer - held - queued
+    if quantity > allowed:
+        if allowed <= 0:
+            raise WaitlistError(
+                f"You already have the most “{ticket_type.name}” tickets one buyer may have "
+                f"({ticket_type.max_per_buyer})."
+            )
+        raise WaitlistError(f"You can ask for at most {allowed} more “{ticket_type.name}” tickets.")
+
+
+# --- queue bookkeeping (caller holds the ticket type's lock) ------------------------------
+
+
+def _queue_state(ticket_type: TicketType) -> QueueState:
+    state, _ = QueueState.objects.get_or_create(ticket_type=ticket_type)
+    return state
+
+
+def _count_waiting(entry: WaitingListEntry, state: QueueState, sign: int) -> None:
+    """Add (+1) or remove (-1) a waiting entry from its block and the type's totals."""
+    block = entry.sequence // QueueBlock.BLOCK_SIZE
+    if sign > 0:
+        QueueBlock.objects.get_or_create(ticket_type_id=entry.ticket_type_id, block=block)
+    QueueBlock.objects.filter(ticket_type_id=entry.ticket_type_id, block=block).update(
+        waiting_entries=F("waiting_entries") + sign,
+        waiting_tickets=F("waiting_tickets") + sign * entry.quantity,
+    )
+    state.waiting_entries += sign
+    state.waiting_tickets += sign * entry.quantity
+
+
+def _end_entry(entry: WaitingListEntry, status: str, now: datetime) -> None:
+    entry.status = status
+    entry.ended_at = now
+    entry.save(update_fields=["status", "ended_at"])
+
+
+def _expire_overdue(ticket_type: TicketType, now: datetime) -> list[WaitingListEntry]:
+    overdue = list(
+        WaitingListEntry.objects.filter(
+            ticket_type=ticket_type, status=Status.OFFERED, expires_at__lte=now
+        ).order_by("sequence")
+    )
+    for entry in overdue:
+        _end_entry(entry, Status.EXPIRED, now)
+        release_held_places(ticket_type=ticket_type, quantity=entry.quantity)
+        record_change(
+            actor=None,
+            action="offer.expired",
+            target=entry,
+            before={"status": Status.OFFERED, "held": entry.quantity},
+            after={"status": Status.EXPIRED},
+        )
+        _after_commit(entry, "offer_expired")
+    return overdue
+
+
+def _serve(ticket_type: TicketType, state: QueueState, now: datetime) -> list[WaitingListEntry]:
+    """Offer free places to waiting entries in join order; stop at the first that doesn't
+    fit, so a larger group ahead is never overtaken by a smaller one behind it."""
+    offered: list[WaitingListEntry] = []
+    window = timedelta(minutes=ticket_type.event.offer_window_minutes)
+    while ticket_type.remaining > 0 and state.waiting_entries > 0:
+        head = WaitingListEntry.objects.filter(
+            ticket_type=ticket_type, status=Status.WAITING
+        ).order_by("sequence")[:SERVE_BATCH]
+        served_in_batch = 0
+        for entry in head:
+            if entry.quantity > ticket_type.remaining:
+                return offered
+            hold_places(ticket_type=ticket_type, quantity=entry.quantity)
+            _count_waiting(entry, state, -1)
+            entry.status = Status.OFFERED
+            entry.offered_at = now
+            entry.expires_at = now + window
+            entry.offered_price_minor = ticket_type.price_minor
+            entry.save(update_fields=["status", "offered_at", "expires_at", "offered_price_minor"])
+            record_change(
+                actor=None,
+                action="offer.made",
+                target=entry,
+                before={"status": Status.WAITING},
+                after={"status": Status.OFFERED, "held": entry.quantity},
+            )
+            _after_commit(entry, "offer_made")
+            offered.append(entry)
+            served_in_batch += 1
+            if ticket_type.remaining == 0:
+                break
+        if served_in_batch == 0:
+            break
+    return offered
+
+
+def _settle(ticket_type: TicketType, now: datetime) -> QueueState:
+    """Expire overdue offers, then serve the queue; returns the saved queue state."""
+    state = _queue_state(ticket_type)
+    _expire_overdue(ticket_type, now)
+    _serve(ticket_type, state, now)
+    state.save()
+    return state
+
+
+def _after_commit(entry: WaitingListEntry, kind: str) -> None:
+    from waitlist import tasks
+
+    entry_id, expires_at = entry.pk, entry.expires_at
+
+    def notify() -> None:
+        tasks.send_waitlist_email(entry_id, kind)
+        if kind == "offer_made" and expires_at is not None:
+            tasks.expire_offer_task.schedule((entry_id,), eta=expires_at)
+
+    transaction.on_commit(notify)
+
+
+def _lock(ticket_type_id: int) -> TicketType:
+    locked = lock_ticket_types([ticket_type_id])
+    if ticket_type_id not in locked:
+        raise Http404("No such ticket type.")
+    return locked[ticket_type_id]
+
+
+# --- the services ---------------------------------------------------------------------------
+
+
+def join_waiting_list(
+    *, user: User, ticket_type_id: int, quantity: int, now: datetime | None = None
+) -> JoinResult:
+    """Join a ticket type's queue; offered at once when places are free and nobody waits.
+
+    Joining again returns the live entry (and uses no rate limit). Takes the ticket type's
+    lock; raises WaitlistError, RateLimited, or Http404 for an unknown or unpublished type.
+    """
+    now = now or timezone.now()
+    ticket_type = TicketType.objects.select_related("event").filter(pk=ticket_type_id).first()
+    if ticket_type is None:
+        raise Http404("No such ticket type.")
+    existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
+    if existing is not None:
+        return JoinResult(existing, created=False)
+    _check_joinable(ticket_type, quantity, now)
+    _check_buyer_limit(user=user, ticket_type=ticket_type, quantity=quantity)
+    slot = ratelimit.take_join_slot(user.pk)
+    try:
+        with transaction.atomic():
+            locked = _lock(ticket_type_id)
+            existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
+            if existing is not None:
+                slot.release()
+                return JoinResult(existing, created=False)
+            _check_buyer_limit(user=user, ticket_type=locked, quantity=quantity)
+            state = _queue_state(locked)
+            _expire_overdue(locked, now)
+            state.last_sequence += 1
+            entry = WaitingListEntry.objects.create(
+                ticket_type=locked, user=user, quantity=quantity, sequence=state.last_sequence
+            )
+            _count_waiting(entry, state, +1)
+            record_change(actor=user, action="waitlist.joined", target=entry)
+            offered = _serve(locked, state, now)
+            state.save()
+            if entry not in offered:
+                _after_commit(entry, "joined")
+            entry.refresh_from_db()
+    except BaseException:
+        slot.release()
+        raise
+    return JoinResult(entry, created=True)
+
+
+def expire_offer(*, entry_id: int, now: datetime | None = None) -> bool:
+    """Expire one offer if it is due (and any other due offer of its ticket type), then
+    serve the queue. Idempotent; returns True when this entry is expired afterwards."""
+    now = now or timezone.now()
+    entry = WaitingListEntry.objects.filter(pk=entry_id).only("ticket_type_id").first()
+    if entry is None:
+        return False
+    with transaction.atomic():
+        _settle(_lock(entry.ticket_type_id), now)
+    entry.refresh_from_db()
+    return entry.status == Status.EXPIRED
+
+
+def expire_overdue_offers(*, ticket_type_id: int, now: datetime | None = None) -> None:
+    """Expire due offers of one ticket type and hand their places on. Idempotent."""
+    with transaction.atomic():
+        _settle(_lock(ticket_type_id), now or timezone.now())
+
+
+def serve_queue(*, ticket_type: TicketType, now: datetime | None = None) -> None:
+    """Hand free places to the queue; for callers that already hold the type's lock
+    (capacity raised, a ticket refunded)."""
+    with transaction.atomic():
+        _settle(_lock(ticket_type.pk), now or timezone.now())
+
+
+def decline_offer(*, user: User, entry_id: int, now: datetime | None = None) -> WaitingListEntry:
+    """Turn down one's own offer; its places go to the next in line at once."""
+    now = now or timezone.now()
+    entry = _entry_of(user=user, entry_id=entry_id)
+    with transaction.atomic():
+        locked = _lock(entry.ticket_type_id)
+        _settle(locked, now)  # an overdue offer expires (and stays expired) first
+        entry.refresh_from_db()
+        if entry.status == Status.OFFERED:
+            _end_entry(entry, Status.DECLINED, now)
+            release_held_places(ticket_type=locked, quantity=entry.quantity)
+            record_change(actor=user, action="offer.declined", target=entry)
+            _settle(locked, now)
+            return entry
+    if entry.status == Status.EXPIRED:
+        raise OfferExpired("This offer had already expired.")
+    raise WaitlistError("There is no open offer to decline.")
+
+
+def leave_waiting_list(
+    *, user: User, entry_id: int, now: datetime | None = None
+) -> WaitingListEntry:
+    """Leave a queue (or decline its offer); the place passes on at once."""
+    now = now or timezone.now()
+    entry = _entry_of(user=user, entry_id=entry_id)
+    if entry.status == Status.OFFERED:
+        return decline_offer(user=user, entry_id=entry_id, now=now)
+    with transaction.atomic():
+        locked = _lock(entry.ticket_type_id)
+        entry.refresh_from_db()
+        if entry.status != Status.WAITING:
+            raise WaitlistError("You are not waiting in this queue any more.")
+        state = _queue_state(locked)
+        _count_waiting(entry, state, -1)
+        _end_entry(entry, Status.LEFT, now)
+        record_change(actor=user, action="waitlist.left", target=entry)
+        state.save()
+        _settle(locked, now)
+    return entry
+
+
+def accept_offer(
+    *, user: User, entry_id: int, amount_minor_each: int | None = None, now: datetime | None = None
+) -> list:
+    """Take one's own live offer and issue its tickets.
+
+    Free offers are accepted directly; a paid offer is accepted only by payment fulfilment,
+    which passes the amount paid. Raises OfferExpired (410) after expiry.
+    """
+    from tickets.services import issue_tickets_for_offer
+
+    now = now or timezone.now()
+    entry = _entry_of(user=user, entry_id=entry_id)
+    with transaction.atomic():
+        locked = _lock(entry.ticket_type_id)
+        _settle(locked, now)  # an overdue offer expires (and stays expired) first
+        entry.refresh_from_db()
+        if entry.status == Status.OFFERED:
+            if amount_minor_each is None and entry.offered_price_minor:
+                raise WaitlistError("This offer must be paid for at checkout.")
+            tickets = issue_tickets_for_offer(
+                entry=entry, ticket_type=locked, amount_minor_each=amount_minor_each or 0
+            )
+            _end_entry(entry, Status.PURCHASED, now)
+            record_change(
+                actor=user,
+                action="offer.purchased",
+                target=entry,
+                after={"tickets": len(tickets), "amount_minor_each": amount_minor_each or 0},
+            )
+            return tickets
+    if entry.status == Status.EXPIRED:
+        raise OfferExpired("Sorry, this offer has expired and passed to the next in line.")
+    raise WaitlistError("There is no open offer to accept.")
+
+
+def sweep(*, now: datetime | None = None) -> int:
+    """Repair what a lost job or a crash left: expire every overdue offer and serve every
+    queue that has free places. Locks and re-checks each ticket type; idempotent.
+    Returns how many ticket types it settled."""
+    now = now or timezone.now()
+    overdue = set(
+        WaitingListEntry.objects.filter(status=Status.OFFERED, expires_at__lte=now)
+        .values_list("ticket_type_id", flat=True)
+        .distinct()
+    )
+    stranded = set(
+        QueueState.objects.filter(
+            waiting_entries__gt=0,
+            ticket_type__sold_count__lt=F("ticket_type__capacity") - F("ticket_type__held_count"),
+        ).values_list("ticket_type_id", flat=True)
+    )
+    for ticket_type_id in sorted(overdue | stranded):
+        expire_overdue_offers(ticket_type_id=ticket_type_id, now=now)
+    return len(overdue | stranded)

@@ -1,0 +1,43 @@
+"""Waiting-list jobs: each takes ids, calls one service and owns only its retry policy."""
+
+from django.conf import settings
+from django.db import OperationalError
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.exceptions import RetryTask
+
+from tickethub.errors import Busy
+from waitlist import notifications, services
+
+# A lock timeout or a briefly locked SQLite file is worth another try; anything else is a
+# bug that retrying would only repeat.
+TRANSIENT_ERRORS = (Busy, OperationalError)
+MAX_TRANSIENT_RETRIES = 5
+
+
+@db_task(context=True)
+def expire_offer_task(entry_id: int, task=None) -> bool:
+    try:
+        return services.expire_offer(entry_id=entry_id)
+    except TRANSIENT_ERRORS as error:
+        if task is not None and task.retries >= MAX_TRANSIENT_RETRIES:
+            raise
+        raise RetryTask(delay=2) from error
+
+
+@db_task(retries=3, retry_delay=30)
+def send_waitlist_email(entry_id: int, kind: str) -> None:
+    notifications.send_entry_email(entry_id=entry_id, kind=kind)
+
+
+@db_task()
+def sweep_once() -> int:
+    with lock_task("waitlist-sweep"):
+        return services.sweep()
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_every_half_minute() -> None:
+    """Huey's schedule has minute granularity: sweep now and once more half a minute on."""
+    sweep_once()
+    sweep_once.schedule(delay=settings.WAITLIST_SWEEP_SECONDS)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from waitlist import views
+
+urlpatterns = [
+    path("waitlist/join/", views.join, name="waitlist_join"),
+    path("waitlist/", views.my_queue, name="my_queue"),
+    path("waitlist/entries/<int:entry_id>/accept/", views.accept, name="waitlist_accept"),
+    path("waitlist/entries/<int:entry_id>/decline/", views.decline, name="waitlist_decline"),
+    path("waitlist/entries/<int:entry_id>/leave/", views.leave, name="waitlist_leave"),
+    path("events/<int:event_id>/tickets/", views.ticket_types_panel, name="ticket_panel"),
+    path("organiser/events/<int:event_id>/queue/", views.organiser_queue, name="organiser_queue"),
+]

@@ -1,0 +1,94 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from events import selectors as event_selectors
+from tickethub.errors import DomainError
+from waitlist import selectors, services
+from waitlist.forms import JoinForm
+from waitlist.models import WaitingListEntry
+
+
+def _back_to_event(entry: WaitingListEntry) -> HttpResponse:
+    return redirect(reverse("event_detail", args=[entry.ticket_type.event_id]) + "#tickets")
+
+
+@login_required
+@require_POST
+def join(request: HttpRequest) -> HttpResponse:
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        message = "; ".join(error for errors in form.errors.values() for error in errors)
+        raise DomainError(f"Please check your request: {message}")
+    result = services.join_waiting_list(
+        user=request.user,
+        ticket_type_id=form.cleaned_data["ticket_type_id"],
+        quantity=form.cleaned_data["quantity"],
+    )
+    entry = result.entry
+    if not result.created:
+        messages.info(request, "You are already in this queue.")
+    elif entry.status == WaitingListEntry.Status.OFFERED:
+        messages.success(
+            request, "Your tickets are held for you. Complete before the time runs out."
+        )
+    else:
+        messages.success(
+            request, "You've joined the waiting list. We'll e-mail you when it's your turn."
+        )
+    return _back_to_event(entry)
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, entry_id: int) -> HttpResponse:
+    tickets = services.accept_offer(user=request.user, entry_id=entry_id)
+    messages.success(
+        request, f"Done! {len(tickets)} ticket{'s' if len(tickets) != 1 else ''} issued."
+    )
+    return redirect("my_queue")
+
+
+@login_required
+@require_POST
+def decline(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = services.decline_offer(user=request.user, entry_id=entry_id)
+    messages.info(request, "Offer declined; the tickets went to the next person in line.")
+    return _back_to_event(entry)
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = services.leave_waiting_list(user=request.user, entry_id=entry_id)
+    messages.info(request, "You've left the waiting list.")
+    return _back_to_event(entry)
+
+
+@login_required
+def my_queue(request: HttpRequest) -> HttpResponse:
+    entries = list(selectors.entries_of(user=request.user)[:100])
+    positions = {
+        entry.pk: selectors.queue_position(entry)
+        for entry in entries
+        if entry.status == WaitingListEntry.Status.WAITING
+    }
+    rows = [(entry, positions.get(entry.pk)) for entry in entries]
+    return render(request, "waitlist/my_queue.html", {"rows": rows})
+
+
+def ticket_types_panel(request: HttpRequest, event_id: int) -> HttpResponse:
+    """The event page's ticket panel alone: the polling fallback for live updates."""
+    event = event_selectors.public_event(event_id=event_id, viewer=request.user)
+    offers = selectors.event_offers(event=event, viewer=request.user)
+    return render(request, "waitlist/_ticket_panel.html", {"event": event, "offers": offers})
+
+
+@login_required
+def organiser_queue(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = event_selectors.organiser_event(organiser=request.user, event_id=event_id)
+    figures = selectors.organiser_queue_figures(event=event)
+    return render(request, "waitlist/organiser_queue.html", {"event": event, "figures": figures})
