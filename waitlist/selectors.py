@@ -1,8 +1,10 @@
 """Reads of the waiting list: queue positions, what each ticket type offers a buyer right
 now, a buyer's entries, and an organiser's queue figures."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet, Sum
@@ -194,7 +196,7 @@ def organiser_queue_figures(*, event: Event) -> list[QueueFigures]:
     }
     figures = []
     for ticket_type in event.ticket_types.all():
-        row: dict = rows.get(ticket_type.pk, {})
+        row: Mapping[str, Any] = rows.get(ticket_type.pk, {})
         state = states.get(ticket_type.pk)
         figures.append(
             QueueFigures(
