@@ -20,9 +20,10 @@ from django.utils.text import slugify
 
 from events.demo_catalogue import DEMO_CATALOGUE, DemoEvent, DemoTicketType
 from events.demo_posters import event_poster
-from events.models import Event
+from events.models import Event, TicketType
 from events.services import EventDetails, TicketTypeSpec, create_event, publish_event
 from tickets.services import issue_tickets
+from waitlist.services import join_waiting_list
 
 DEMO_SEED = 20_240_601
 DEMO_EMAIL_DOMAIN = "demo.tickethub.test"
@@ -205,7 +206,22 @@ def _sell_demo_tickets(
                 amount_minor_each=ticket_type.price_minor,
             )
             issued += quantity
+        _queue_demo_attendees(demo_type, ticket_type, attendees=attendees, rng=rng)
     return issued
+
+
+def _queue_demo_attendees(
+    demo_type: DemoTicketType,
+    ticket_type: TicketType,
+    *,
+    attendees: list[User],
+    rng: random.Random,
+) -> None:
+    """Put ``queued`` attendees without tickets of this type in its waiting list."""
+    holders = set(ticket_type.tickets.values_list("owner_id", flat=True))
+    waiting = [attendee for attendee in attendees if attendee.pk not in holders]
+    for attendee in waiting[: demo_type.queued]:
+        join_waiting_list(user=attendee, ticket_type_id=ticket_type.pk, quantity=rng.randint(1, 2))
 
 
 def _demo_orders(

@@ -46,6 +46,7 @@ class DemoTicketType:
     sale: str = "open"
     sold: int = 0
     buyer_holds: int = 0
+    queued: int = 0  # attendees waiting in its queue once it is sold out
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ DEMO_CATALOGUE: tuple[DemoEvent, ...] = (
             "A tiny room with a big atmosphere: only twelve seats.\n"
             "16+."
         ),
-        ticket_types=(T("General admission", 800, 12, sold=12),),
+        ticket_types=(T("General admission", 800, 12, sold=12, queued=5),),
     ),
     DemoEvent(
         name="A Midsummer Night's Dream",

@@ -125,3 +125,13 @@ def test_demo_events_are_upcoming_whenever_the_demo_is_loaded():
         upcoming_public_events().count()
         == Event.objects.filter(status=Event.Status.PUBLISHED).count()
     )
+
+
+@pytest.mark.django_db
+def test_the_sold_out_demo_event_has_a_waiting_list():
+    from waitlist.models import QueueState, WaitingListEntry
+
+    call_command("seed_demo", stdout=io.StringIO())
+    state = QueueState.objects.get(ticket_type__event__name="Improv Jam: Totally Unscripted")
+    assert state.waiting_entries == 5
+    assert not WaitingListEntry.objects.filter(status="offered").exists()
