@@ -122,3 +122,20 @@ class QueueState(models.Model):
 
     def __str__(self) -> str:
         return f"queue of {self.ticket_type_id}: {self.waiting_entries} waiting"
+
+
+class LiveEvent(models.Model):
+    """A change pushed to open pages: written in the same transaction as the change (so it
+    is never sent for a change that rolled back, nor lost for one that committed), read by
+    every web process's live hub, and replayed to a stream that reconnects with the id of
+    the last event it saw (``Last-Event-ID``). Old rows are deleted by the sweep."""
+
+    topic = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["topic", "id"], name="live_event_topic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.topic} {self.kind}"

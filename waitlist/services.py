@@ -20,7 +20,7 @@ from events.locks import lock_ticket_types
 from events.models import Event, TicketType
 from events.services import hold_places, release_held_places
 from tickethub.errors import DomainError
-from waitlist import ratelimit
+from waitlist import live, ratelimit
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
 
 Status = WaitingListEntry.Status
@@ -181,15 +181,28 @@ def _serve(ticket_type: TicketType, state: QueueState, now: datetime) -> list[Wa
 def _settle(ticket_type: TicketType, now: datetime) -> QueueState:
     """Expire overdue offers, then serve the queue; returns the saved queue state."""
     state = _queue_state(ticket_type)
-    _expire_overdue(ticket_type, now)
-    _serve(ticket_type, state, now)
+    expired = _expire_overdue(ticket_type, now)
+    offered = _serve(ticket_type, state, now)
     state.save()
+    if expired or offered:
+        _queue_moved(ticket_type)
     return state
+
+
+def _entry_changed(entry: WaitingListEntry) -> None:
+    """Tell the entry's owner's open pages to refresh (a row in this transaction)."""
+    live.publish(topic=live.user_topic(entry.user_id), kind="entry")
+
+
+def _queue_moved(ticket_type: TicketType) -> None:
+    """Tell everyone watching the event that availability or positions changed."""
+    live.publish(topic=live.event_topic(ticket_type.event_id), kind="queue")
 
 
 def _after_commit(entry: WaitingListEntry, kind: str) -> None:
     from waitlist import tasks
 
+    _entry_changed(entry)
     entry_id, expires_at = entry.pk, entry.expires_at
 
     def notify() -> None:
@@ -248,6 +261,7 @@ def join_waiting_list(
             state.save()
             if entry not in offered:
                 _after_commit(entry, "joined")
+            _queue_moved(locked)
             entry.refresh_from_db()
     except BaseException:
         slot.release()
@@ -293,7 +307,9 @@ def decline_offer(*, user: User, entry_id: int, now: datetime | None = None) -> 
             _end_entry(entry, Status.DECLINED, now)
             release_held_places(ticket_type=locked, quantity=entry.quantity)
             record_change(actor=user, action="offer.declined", target=entry)
+            _entry_changed(entry)
             _settle(locked, now)
+            _queue_moved(locked)
             return entry
     if entry.status == Status.EXPIRED:
         raise OfferExpired("This offer had already expired.")
@@ -317,8 +333,10 @@ def leave_waiting_list(
         _count_waiting(entry, state, -1)
         _end_entry(entry, Status.LEFT, now)
         record_change(actor=user, action="waitlist.left", target=entry)
+        _entry_changed(entry)
         state.save()
         _settle(locked, now)
+        _queue_moved(locked)
     return entry
 
 
@@ -345,6 +363,7 @@ def accept_offer(
                 entry=entry, ticket_type=locked, amount_minor_each=amount_minor_each or 0
             )
             _end_entry(entry, Status.PURCHASED, now)
+            _entry_changed(entry)
             record_change(
                 actor=user,
                 action="offer.purchased",
@@ -375,4 +394,5 @@ def sweep(*, now: datetime | None = None) -> int:
     )
     for ticket_type_id in sorted(overdue | stranded):
         expire_overdue_offers(ticket_type_id=ticket_type_id, now=now)
+    live.delete_old_live_events()
     return len(overdue | stranded)

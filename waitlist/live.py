@@ -1,0 +1,235 @@
+"""Live updates over server-sent events, served beside Django by a plain ASGI route.
+
+Django's ASGI handler keeps an executor thread alive for every open response, so a page
+waiting on a stream would pin a thread (shared/notes/design.md measured 49 KB and one OS
+thread per stream). Streams are therefore served by ``live_events_app`` (dispatched in
+tickethub/asgi.py before Django): a waiting stream is one asyncio queue, no thread and no
+database connection.
+
+How a change reaches a stream, in any process layout:
+1. a service writes a LiveEvent row inside the transaction that makes the change;
+2. each web process runs one LiveHub poller that reads recent rows every half second
+   through a single dedicated thread (so one database connection per process);
+3. the hub hands (id, kind) to the queues of streams subscribed to the row's topic;
+4. the page's htmx panel, triggered by the event, fetches its fresh HTML.
+A reconnecting EventSource sends Last-Event-ID and gets the rows it missed replayed.
+"""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+from django.core import signing
+from django.db import close_old_connections
+from django.utils import timezone
+
+from waitlist.models import LiveEvent
+
+logger = logging.getLogger(__name__)
+
+TOKEN_SALT = "tickethub.live-events"
+TOKEN_MAX_AGE = 12 * 3600
+POLL_SECONDS = 0.5
+# Rows are read again for this long, so a row whose transaction committed after a row with
+# a higher id (possible on PostgreSQL) is still seen; ids already dispatched are skipped.
+LOOKBACK = timedelta(seconds=10)
+KEEPALIVE_SECONDS = 15
+REPLAY_LIMIT = 200
+MAX_PENDING = 64
+
+
+# --- publishing (sync, inside the service's transaction) -----------------------------------
+
+
+def publish(*, topic: str, kind: str) -> None:
+    LiveEvent.objects.create(topic=topic, kind=kind)
+
+
+def event_topic(event_id: int) -> str:
+    return f"event:{event_id}"
+
+
+def user_topic(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def stream_token(*, topics: list[str]) -> str:
+    """A signed list of topics a page may listen to; the stream trusts nothing else."""
+    return signing.dumps(sorted(set(topics)), salt=TOKEN_SALT, compress=True)
+
+
+def topics_from_token(token: str) -> list[str]:
+    topics = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    if not isinstance(topics, list) or not all(isinstance(topic, str) for topic in topics):
+        raise signing.BadSignature("Malformed topics.")
+    return topics
+
+
+def delete_old_live_events(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    deleted, _ = LiveEvent.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+# --- the per-process hub ---------------------------------------------------------------------
+
+
+def _recent_rows(lookback: timedelta) -> list[tuple[int, str, str]]:
+    close_old_connections()
+    return list(
+        LiveEvent.objects.filter(created_at__gte=timezone.now() - lookback)
+        .order_by("id")
+        .values_list("id", "topic", "kind")
+    )
+
+
+def _rows_after(topics: list[str], last_id: int) -> list[tuple[int, str, str]]:
+    close_old_connections()
+    return list(
+        LiveEvent.objects.filter(topic__in=topics, id__gt=last_id)
+        .order_by("id")
+        .values_list("id", "topic", "kind")[:REPLAY_LIMIT]
+    )
+
+
+class LiveHub:
+    """Fans LiveEvent rows out to this process's open streams."""
+
+    def __init__(self) -> None:
+        self.subscribers: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self.dispatched: dict[int, float] = {}
+        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-hub")
+        self.poller: asyncio.Task | None = None
+
+    def subscribe(self, topics: list[str], queue: asyncio.Queue) -> None:
+        for topic in topics:
+            self.subscribers[topic].add(queue)
+        if self.poller is None or self.poller.done():
+            self.poller = asyncio.get_running_loop().create_task(self._poll())
+
+    def unsubscribe(self, topics: list[str], queue: asyncio.Queue) -> None:
+        for topic in topics:
+            self.subscribers[topic].discard(queue)
+            if not self.subscribers[topic]:
+                del self.subscribers[topic]
+
+    @property
+    def stream_count(self) -> int:
+        return len({id(queue) for queues in self.subscribers.values() for queue in queues})
+
+    async def replay(self, topics: list[str], last_id: int) -> list[tuple[int, str, str]]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database, _rows_after, topics, last_id)
+
+    def dispatch(self, rows: list[tuple[int, str, str]]) -> None:
+        now = time.monotonic()
+        for row_id, topic, kind in rows:
+            if row_id in self.dispatched:
+                continue
+            self.dispatched[row_id] = now
+            for queue in list(self.subscribers.get(topic, ())):
+                # A stream this far behind refetches its state on the next event anyway.
+                if queue.qsize() < MAX_PENDING:
+                    queue.put_nowait((row_id, kind))
+        horizon = now - 2 * LOOKBACK.total_seconds()
+        for row_id in [key for key, seen in self.dispatched.items() if seen < horizon]:
+            del self.dispatched[row_id]
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.subscribers:
+            try:
+                rows = await loop.run_in_executor(self.database, _recent_rows, LOOKBACK)
+            except Exception:  # the database is away: keep the streams, try again shortly
+                logger.exception("Live hub could not read live events; retrying.")
+                await asyncio.sleep(2)
+                continue
+            self.dispatch(rows)
+            await asyncio.sleep(POLL_SECONDS)
+
+
+hub = LiveHub()
+
+
+# --- the ASGI route ----------------------------------------------------------------------------
+
+
+async def _respond(send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _sse(row_id: int, kind: str) -> bytes:
+    return f"id: {row_id}\nevent: {kind}\ndata: {kind}\n\n".encode()
+
+
+async def live_events_app(scope, receive, send) -> None:
+    """GET /live/events?token=…: a text/event-stream of the token's topics."""
+    if scope["method"] != "GET":
+        await _respond(send, 405, b"Use GET.")
+        return
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    try:
+        topics = topics_from_token(query.get("token", [""])[0])
+    except signing.BadSignature:
+        await _respond(send, 403, b"This live-update link is invalid or has expired.")
+        return
+    headers = dict(scope.get("headers", []))
+    last_event_id = headers.get(b"last-event-id", b"").decode("latin-1").strip()
+
+    queue: asyncio.Queue = asyncio.Queue()
+    hub.subscribe(topics, queue)
+    disconnected = asyncio.get_running_loop().create_task(_wait_for_disconnect(receive, queue))
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache, no-store"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
+        if last_event_id.isdigit():
+            for row_id, _topic, kind in await hub.replay(topics, int(last_event_id)):
+                await send(
+                    {"type": "http.response.body", "body": _sse(row_id, kind), "more_body": True}
+                )
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                item = KEEPALIVE
+            if item is DISCONNECTED:
+                break
+            body = b": keep-alive\n\n" if item is KEEPALIVE else _sse(*item)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+    except OSError:
+        pass  # the client went away mid-write
+    finally:
+        hub.unsubscribe(topics, queue)
+        disconnected.cancel()
+
+
+DISCONNECTED = object()
+KEEPALIVE = object()
+
+
+async def _wait_for_disconnect(receive, queue: asyncio.Queue) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            queue.put_nowait(DISCONNECTED)
+            return
