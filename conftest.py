@@ -21,7 +21,7 @@ def _isolated_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+DB_FIXTURES = {"db", "transactional_db", "live_server", "asgi_server", "django_db_reset_sequences"}
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +88,61 @@ def soon():
 def _fast_password_hashing(settings):
     """PBKDF2 at full strength costs ~1 s a user on these machines; tests don't need it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class AsgiServer:
+    """The site's real ASGI application (Django plus the live-update route) under uvicorn,
+    in a background thread on a free 127.0.0.1 port."""
+
+    def __init__(self):
+        import threading
+        import time
+
+        import uvicorn
+        from django.conf import settings
+
+        # Tests don't run collectstatic: let whitenoise find static files where they live.
+        # (Set before the ASGI application, and with it the middleware, is built.)
+        settings.WHITENOISE_USE_FINDERS = True
+        settings.WHITENOISE_AUTOREFRESH = True
+        from tickethub.asgi import application
+
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=0, lifespan="off", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _asgi_server_session(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        server = AsgiServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_server(_asgi_server_session, transactional_db):
+    """A running site for browser and streaming tests; data the test commits is visible."""
+    import time
+
+    from waitlist.live import hub
+
+    yield _asgi_server_session
+    # Let the server notice closed streams while the database is still open to its hub.
+    deadline = time.monotonic() + 5
+    while hub.stream_count and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -23,7 +23,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.public_event(event_id=event_id, viewer=request.user)
     offers = waitlist_selectors.event_offers(event=event, viewer=request.user)
-    return render(request, "events/detail.html", {"event": event, "offers": offers})
+    live_token = waitlist_selectors.live_token_for_event(event=event, viewer=request.user)
+    return render(
+        request,
+        "events/detail.html",
+        {"event": event, "offers": offers, "live_token": live_token},
+    )
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.utils import timezone
 from events.models import Event, TicketType
 from events.selectors import Availability, ticket_type_availability
 from tickets.models import Ticket
+from waitlist import live
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
 
 Status = WaitingListEntry.Status
@@ -212,3 +213,22 @@ def organiser_queue_figures(*, event: Event) -> list[QueueFigures]:
             )
         )
     return figures
+
+
+def live_token_for_event(*, event: Event, viewer: User | AnonymousUser | None) -> str:
+    """The signed topics an event page listens to: the event, and the viewer's own entries."""
+    topics = [live.event_topic(event.pk)]
+    if viewer is not None and viewer.is_authenticated:
+        topics.append(live.user_topic(viewer.pk))
+    return live.stream_token(topics=topics)
+
+
+def live_token_for_buyer(*, user: User) -> str:
+    """The topics "My queue" listens to: the buyer's entries and the events they wait for."""
+    event_ids = (
+        WaitingListEntry.objects.filter(user=user, status__in=LIVE_STATUSES)
+        .values_list("ticket_type__event_id", flat=True)
+        .distinct()
+    )
+    topics = [live.user_topic(user.pk), *(live.event_topic(pk) for pk in event_ids)]
+    return live.stream_token(topics=topics)

@@ -77,7 +77,8 @@ def my_queue(request: HttpRequest) -> HttpResponse:
         if entry.status == WaitingListEntry.Status.WAITING
     }
     rows = [(entry, positions.get(entry.pk)) for entry in entries]
-    return render(request, "waitlist/my_queue.html", {"rows": rows})
+    live_token = selectors.live_token_for_buyer(user=request.user)
+    return render(request, "waitlist/my_queue.html", {"rows": rows, "live_token": live_token})
 
 
 def ticket_types_panel(request: HttpRequest, event_id: int) -> HttpResponse:

@@ -61,12 +61,12 @@ def poster(tmp_path):
 
 
 def test_new_organiser_publishes_an_event_a_visitor_can_find(
-    page, new_context, live_server, mailoutbox, poster, tmp_path
+    page, new_context, asgi_server, mailoutbox, poster, tmp_path
 ):
     organiser_errors = collect_console_errors(page)
     starts_on = timezone.localdate() + timedelta(days=30)
 
-    page.goto(live_server.url)
+    page.goto(asgi_server.url)
     main_nav = page.get_by_role("navigation", name="Main")
     # base.html styles the link as a button with role="button", so that is its role.
     main_nav.get_by_role("button", name="Sign up").click()
@@ -125,7 +125,7 @@ def test_new_organiser_publishes_an_event_a_visitor_can_find(
 
     visitor = new_context().new_page()
     visitor_errors = collect_console_errors(visitor)
-    visitor.goto(live_server.url)
+    visitor.goto(asgi_server.url)
     expect(visitor.get_by_role("navigation", name="Main")).to_contain_text("Sign in")
     assert_accessible(visitor)
     card = visitor.get_by_role("article").filter(has=visitor.get_by_role("link", name=EVENT_NAME))
@@ -149,7 +149,9 @@ def test_new_organiser_publishes_an_event_a_visitor_can_find(
     expect(visitor.get_by_text("(Europe/Paris)")).to_be_visible()
     for name, price in [("Early bird", "€12.50"), ("Standard", "€18.00")]:
         row = visitor.get_by_role("row").filter(has=visitor.get_by_role("cell", name=name))
-        expect(row.get_by_role("cell")).to_have_text([name, price, "Available"])
+        expect(row.get_by_role("cell")).to_have_text(
+            [name, price, "Available", "Sign in to get tickets"]
+        )
     # innerText follows the CSS, so the newline survives only if the page shows it.
     description = visitor.get_by_text("Doors open at 19:00.")
     assert description.evaluate("element => element.innerText") == DESCRIPTION

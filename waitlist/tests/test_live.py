@@ -1,0 +1,109 @@
+"""Live updates over a real ASGI server (uvicorn in a thread, the site's own application)."""
+
+import http.client
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from waitlist import live, services
+from waitlist.models import LiveEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Stream:
+    """A raw text/event-stream reader, as a browser's EventSource would see it."""
+
+    def __init__(self, base_url: str, topics: list[str], headers: dict | None = None):
+        address = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        token = quote(live.stream_token(topics=topics))
+        self.connection.request("GET", f"/live/events?token={token}", headers=headers or {})
+        self.response = self.connection.getresponse()
+
+    def next_event(self, timeout: float = 8.0) -> dict:
+        """The next dispatched event's fields (keep-alive comments skipped)."""
+        deadline = time.monotonic() + timeout
+        fields: dict = {}
+        while time.monotonic() < deadline:
+            line = self.response.readline().decode().rstrip("\n")
+            if line == "":
+                if "event" in fields:
+                    return fields
+                fields = {}
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        raise AssertionError("no event arrived in time")
+
+    def close(self):
+        self.connection.close()
+
+
+def test_a_stream_starts_with_a_retry_hint_and_refuses_a_forged_token(asgi_server):
+    stream = Stream(asgi_server.url, ["event:1"])
+    assert stream.response.status == 200
+    assert stream.response.getheader("content-type").startswith("text/event-stream")
+    assert stream.response.readline() == b"retry: 3000\n"
+    stream.close()
+
+    address = urlsplit(asgi_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    connection.request("GET", "/live/events?token=forged")
+    assert connection.getresponse().status == 403
+
+
+def test_an_offer_made_elsewhere_reaches_the_buyer_s_open_stream(asgi_server, buyers, paid_type):
+    holder = services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=4)
+    services.join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=1)
+    stream = Stream(asgi_server.url, [live.user_topic(buyers[1].pk)])
+    stream.response.readline()  # retry hint
+    time.sleep(0.2)  # let the stream subscribe before the change (a page opens first, too)
+
+    started = time.monotonic()
+    services.decline_offer(user=buyers[0], entry_id=holder.entry.pk)  # another connection
+    event = stream.next_event()
+
+    assert event["event"] == "entry"
+    assert time.monotonic() - started < 5
+    stream.close()
+
+
+def test_everyone_watching_an_event_hears_the_queue_move(asgi_server, buyers, paid_type):
+    watchers = [Stream(asgi_server.url, [live.event_topic(paid_type.event_id)]) for _ in range(3)]
+    time.sleep(0.2)
+    services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=1)
+    assert [watcher.next_event()["event"] for watcher in watchers] == ["queue"] * 3
+    for watcher in watchers:
+        watcher.close()
+
+
+def test_a_reconnecting_stream_gets_what_it_missed(asgi_server, buyers, paid_type):
+    topic = live.user_topic(buyers[0].pk)
+    services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=1)
+    first, *later = LiveEvent.objects.filter(topic=topic).order_by("id")
+    entry = services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=1)
+    services.decline_offer(user=buyers[0], entry_id=entry.entry.pk)
+    missed = list(
+        LiveEvent.objects.filter(topic=topic, id__gt=first.pk).values_list("id", flat=True)
+    )
+
+    stream = Stream(asgi_server.url, [topic], headers={"Last-Event-ID": str(first.pk)})
+    replayed = [int(stream.next_event()["id"]) for _ in missed]
+
+    assert replayed == missed
+    stream.close()
+
+
+def test_waiting_streams_hold_no_thread(asgi_server):
+    threads_before = threading.active_count()
+    streams = [Stream(asgi_server.url, [f"event:{n}"]) for n in range(25)]
+    for stream in streams:
+        assert stream.response.status == 200
+    assert threading.active_count() - threads_before <= 2  # the hub's one database thread
+    for stream in streams:
+        stream.close()
