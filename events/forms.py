@@ -75,6 +75,13 @@ class EventForm(forms.Form):
     starts_at = WallClockDateTimeField(label="Starts")
     ends_at = WallClockDateTimeField(label="Ends", required=False)
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY)
+    offer_window_minutes = forms.IntegerField(
+        label="Offer window (minutes)",
+        min_value=5,
+        max_value=24 * 60,
+        initial=30,
+        help_text="How long a waiting-list offer holds its tickets: 5 minutes to 24 hours.",
+    )
     image = forms.FileField(
         required=False,
         widget=forms.ClearableFileInput(
@@ -117,6 +124,7 @@ class EventForm(forms.Form):
             ends_at=data["ends_at"],
             timezone=data["timezone"],
             currency=data["currency"],
+            offer_window_minutes=data["offer_window_minutes"],
         )
 
     @classmethod
@@ -130,6 +138,7 @@ class EventForm(forms.Form):
             "starts_at": wall_clock(event.starts_at, event.zone),
             "ends_at": wall_clock(event.ends_at, event.zone),
             "currency": event.currency,
+            "offer_window_minutes": event.offer_window_minutes,
         }
 
 
@@ -146,6 +155,27 @@ class TicketTypeForm(forms.Form):
     capacity = forms.IntegerField(min_value=1, max_value=1_000_000)
     sale_starts_at = WallClockDateTimeField(label="On sale from", required=False)
     sale_ends_at = WallClockDateTimeField(label="On sale until", required=False)
+    max_per_entry = forms.IntegerField(
+        label="Most per request",
+        min_value=1,
+        max_value=50,
+        initial=4,
+        help_text="Tickets one waiting-list request may ask for.",
+    )
+    max_per_buyer = forms.IntegerField(
+        label="Most per buyer",
+        min_value=1,
+        max_value=50,
+        initial=4,
+        help_text="Tickets one buyer may hold or wait for.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        per_entry, per_buyer = cleaned.get("max_per_entry"), cleaned.get("max_per_buyer")
+        if per_entry and per_buyer and per_entry > per_buyer:
+            self.add_error("max_per_entry", "Can't be more than the limit per buyer.")
+        return cleaned
 
     @classmethod
     def initial_for(cls, ticket_type: TicketType, event: Event) -> dict:
@@ -156,6 +186,8 @@ class TicketTypeForm(forms.Form):
             "capacity": ticket_type.capacity,
             "sale_starts_at": wall_clock(ticket_type.sale_starts_at, event.zone),
             "sale_ends_at": wall_clock(ticket_type.sale_ends_at, event.zone),
+            "max_per_entry": ticket_type.max_per_entry,
+            "max_per_buyer": ticket_type.max_per_buyer,
         }
 
 
@@ -188,7 +220,15 @@ class EventEditor:
         types_initial = (
             [TicketTypeForm.initial_for(t, event) for t in event.ticket_types.all()]
             if event
-            else [{"name": "General admission", "capacity": 100, "price": Decimal("10.00")}]
+            else [
+                {
+                    "name": "General admission",
+                    "capacity": 100,
+                    "price": Decimal("10.00"),
+                    "max_per_entry": 4,
+                    "max_per_buyer": 4,
+                }
+            ]
         )
         self.event_form = EventForm(data, files, initial=event_initial)
         self.ticket_type_forms = TicketTypeFormSet(data, initial=types_initial, prefix="types")
@@ -243,5 +283,7 @@ class EventEditor:
             price_minor=price_minor,
             capacity=data["capacity"],
             ticket_type_id=data.get("ticket_type_id"),
+            max_per_entry=data["max_per_entry"],
+            max_per_buyer=data["max_per_buyer"],
             **window,
         )

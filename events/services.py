@@ -38,6 +38,7 @@ class EventDetails:
     ends_at: datetime | None
     timezone: str
     currency: str
+    offer_window_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class TicketTypeSpec:
     sale_starts_at: datetime | None = None
     sale_ends_at: datetime | None = None
     ticket_type_id: int | None = None
+    max_per_entry: int = 4
+    max_per_buyer: int = 4
 
 
 def _check_details(details: EventDetails) -> None:
@@ -65,6 +68,8 @@ def _check_details(details: EventDetails) -> None:
         raise CatalogueError("Event times must carry a time zone.")
     if details.ends_at is not None and details.ends_at <= details.starts_at:
         raise CatalogueError("The event must end after it starts.")
+    if not 5 <= details.offer_window_minutes <= 24 * 60:
+        raise CatalogueError("An offer must stay open between 5 minutes and 24 hours.")
 
 
 def _check_ticket_types(specs: list[TicketTypeSpec]) -> None:
@@ -80,6 +85,11 @@ def _check_ticket_types(specs: list[TicketTypeSpec]) -> None:
             raise CatalogueError(f"The price of “{spec.name}” must be between 0 and the maximum.")
         if spec.capacity < 1:
             raise CatalogueError(f"“{spec.name}” needs a capacity of at least 1.")
+        if not 1 <= spec.max_per_entry <= spec.max_per_buyer:
+            raise CatalogueError(
+                f"For “{spec.name}”, tickets per request must be at least 1 and at most the "
+                "limit per buyer."
+            )
         if (
             spec.sale_starts_at is not None
             and spec.sale_ends_at is not None
@@ -124,6 +134,8 @@ def create_event(
             capacity=spec.capacity,
             sale_starts_at=spec.sale_starts_at,
             sale_ends_at=spec.sale_ends_at,
+            max_per_entry=spec.max_per_entry,
+            max_per_buyer=spec.max_per_buyer,
             position=position,
         )
         record_change(
@@ -215,6 +227,8 @@ def _apply_ticket_types(
         ticket_type.capacity = spec.capacity
         ticket_type.sale_starts_at = spec.sale_starts_at
         ticket_type.sale_ends_at = spec.sale_ends_at
+        ticket_type.max_per_entry = spec.max_per_entry
+        ticket_type.max_per_buyer = spec.max_per_buyer
         ticket_type.position = position
         ticket_type.save()
         after = _ticket_type_snapshot(ticket_type)

@@ -26,6 +26,7 @@ def event_post(**overrides) -> dict:
         "starts_at": future(),
         "ends_at": "",
         "currency": "GBP",
+        "offer_window_minutes": "30",
         "types-TOTAL_FORMS": "2",
         "types-INITIAL_FORMS": "0",
         "types-MIN_NUM_FORMS": "1",
@@ -33,9 +34,13 @@ def event_post(**overrides) -> dict:
         "types-0-name": "Standard",
         "types-0-price": "25.00",
         "types-0-capacity": "100",
+        "types-0-max_per_entry": "4",
+        "types-0-max_per_buyer": "4",
         "types-1-name": "VIP",
         "types-1-price": "80.50",
         "types-1-capacity": "10",
+        "types-1-max_per_entry": "2",
+        "types-1-max_per_buyer": "6",
     }
     data.update(overrides)
     return data
@@ -58,6 +63,8 @@ def edit_post(event: Event, **overrides) -> dict:
         data[f"types-{index}-name"] = ticket_type.name
         data[f"types-{index}-price"] = str(ticket_type.price_minor / 100)
         data[f"types-{index}-capacity"] = str(ticket_type.capacity)
+        data[f"types-{index}-max_per_entry"] = str(ticket_type.max_per_entry)
+        data[f"types-{index}-max_per_buyer"] = str(ticket_type.max_per_buyer)
     data.update(overrides)
     return data
 
@@ -241,10 +248,11 @@ def test_create_event_with_two_ticket_types_and_an_image(client, organiser):
     assert event.organiser == organiser
     assert event.status == Event.Status.DRAFT
     assert event.starts_at.tzinfo is not None
-    assert [(t.name, t.price_minor, t.capacity) for t in event.ticket_types.all()] == [
-        ("Standard", 2500, 100),
-        ("VIP", 8050, 10),
-    ]
+    assert [
+        (t.name, t.price_minor, t.capacity, t.max_per_entry, t.max_per_buyer)
+        for t in event.ticket_types.all()
+    ] == [("Standard", 2500, 100, 4, 4), ("VIP", 8050, 10, 2, 6)]
+    assert event.offer_window_minutes == 30
     assert event.image.name.endswith(".jpg")
 
 
@@ -279,6 +287,10 @@ def test_times_are_read_in_the_event_s_time_zone(client, organiser):
         ({"types-TOTAL_FORMS": "0"}, "at least one ticket type"),
         ({"types-TOTAL_FORMS": "abc"}, "at least one ticket type"),
         ({"types-TOTAL_FORMS": "21"}, "at most 20 ticket types"),
+        ({"offer_window_minutes": "4"}, "greater than or equal to 5"),
+        ({"offer_window_minutes": "1441"}, "less than or equal to 1440"),
+        ({"types-0-max_per_entry": "5"}, "more than the limit per buyer"),
+        ({"types-0-max_per_buyer": "0"}, "greater than or equal to 1"),
     ],
 )
 def test_bad_event_input_is_refused_with_a_message_and_changes_nothing(
