@@ -24,6 +24,39 @@ def join(user, ticket_type, quantity=1):
     ).entry
 
 
+def details_of(event):
+    from events.services import EventDetails
+
+    return EventDetails(
+        name=event.name,
+        description=event.description,
+        venue_name=event.venue_name,
+        address=event.address,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        timezone=event.timezone,
+        currency=event.currency,
+    )
+
+
+def set_capacity(ticket_type, capacity, actor):
+    from events.services import TicketTypeSpec, update_event
+
+    update_event(
+        event=ticket_type.event,
+        actor=actor,
+        details=details_of(ticket_type.event),
+        ticket_types=[
+            TicketTypeSpec(
+                name=ticket_type.name,
+                price_minor=ticket_type.price_minor,
+                capacity=capacity,
+                ticket_type_id=ticket_type.pk,
+            )
+        ],
+    )
+
+
 def reload(instance):
     instance.refresh_from_db()
     return instance
@@ -239,60 +272,18 @@ def test_a_refused_join_does_not_use_the_rate_limit(buyer, organiser):
 
 
 def test_raising_capacity_serves_the_queue_at_once(buyers, paid_type, organiser):
-    from events import services as event_services
-    from events.services import EventDetails, TicketTypeSpec
-
     join(buyers[0], paid_type, quantity=4)
     waiting = join(buyers[1], paid_type, quantity=2)
-    event = paid_type.event
-    event_services.update_event(
-        event=event,
-        actor=organiser,
-        details=EventDetails(
-            name=event.name,
-            description="",
-            venue_name=event.venue_name,
-            address="",
-            starts_at=event.starts_at,
-            ends_at=None,
-            timezone=event.timezone,
-            currency=event.currency,
-        ),
-        ticket_types=[
-            TicketTypeSpec(
-                name=paid_type.name, price_minor=2500, capacity=6, ticket_type_id=paid_type.pk
-            )
-        ],
-    )
+    set_capacity(paid_type, 6, actor=organiser)
     assert reload(waiting).status == Status.OFFERED
 
 
 def test_lowering_capacity_below_sold_plus_held_is_refused(buyers, paid_type, organiser):
-    from events import services as event_services
-    from events.services import CatalogueError, EventDetails, TicketTypeSpec
+    from events.services import CatalogueError
 
     join(buyers[0], paid_type, quantity=3)
-    event = paid_type.event
     with pytest.raises(CatalogueError, match="Cannot reduce capacity below 3"):
-        event_services.update_event(
-            event=event,
-            actor=organiser,
-            details=EventDetails(
-                name=event.name,
-                description="",
-                venue_name=event.venue_name,
-                address="",
-                starts_at=event.starts_at,
-                ends_at=None,
-                timezone=event.timezone,
-                currency=event.currency,
-            ),
-            ticket_types=[
-                TicketTypeSpec(
-                    name=paid_type.name, price_minor=2500, capacity=2, ticket_type_id=paid_type.pk
-                )
-            ],
-        )
+        set_capacity(paid_type, 2, actor=organiser)
     assert reload(paid_type).capacity == 4
 
 
