@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from events import selectors, services
 from events.forms import EventEditor
 from waitlist import selectors as waitlist_selectors
+from waitlist import services as waitlist_services
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.public_event(event_id=event_id, viewer=request.user)
+    waitlist_services.expire_overdue_offers_of_event(event_id=event.pk)
     offers = waitlist_selectors.event_offers(event=event, viewer=request.user)
     live_token = waitlist_selectors.live_token_for_event(event=event, viewer=request.user)
     return render(

@@ -288,6 +288,22 @@ def expire_overdue_offers(*, ticket_type_id: int, now: datetime | None = None) -
         _settle(_lock(ticket_type_id), now or timezone.now())
 
 
+def expire_overdue_offers_of_event(*, event_id: int, now: datetime | None = None) -> int:
+    """The lazy expiry of read paths: settle the event's ticket types that have an overdue
+    offer (one indexed query when there is none). Returns how many types it settled."""
+    now = now or timezone.now()
+    overdue_types = list(
+        WaitingListEntry.objects.filter(
+            ticket_type__event_id=event_id, status=Status.OFFERED, expires_at__lte=now
+        )
+        .values_list("ticket_type_id", flat=True)
+        .distinct()
+    )
+    for ticket_type_id in overdue_types:
+        expire_overdue_offers(ticket_type_id=ticket_type_id, now=now)
+    return len(overdue_types)
+
+
 def serve_queue(*, ticket_type: TicketType, now: datetime | None = None) -> None:
     """Hand free places to the queue; for callers that already hold the type's lock
     (capacity raised, a ticket refunded)."""

@@ -84,6 +84,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 def ticket_types_panel(request: HttpRequest, event_id: int) -> HttpResponse:
     """The event page's ticket panel alone: the polling fallback for live updates."""
     event = event_selectors.public_event(event_id=event_id, viewer=request.user)
+    services.expire_overdue_offers_of_event(event_id=event.pk)
     offers = selectors.event_offers(event=event, viewer=request.user)
     return render(request, "waitlist/_ticket_panel.html", {"event": event, "offers": offers})
 

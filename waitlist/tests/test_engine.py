@@ -348,3 +348,14 @@ def test_e_mails_go_out_for_join_offer_and_expiry(buyers, paid_type, jobs, mailo
 def test_a_new_user_entry_counts_from_zero(paid_type):
     newcomer = UserFactory(email="newcomer@example.com")
     assert join(newcomer, paid_type).status == Status.OFFERED
+
+
+def test_reading_the_event_page_expires_an_overdue_offer_and_serves_the_next(
+    client, buyers, paid_type
+):
+    first = join(buyers[0], paid_type, quantity=4)
+    second = join(buyers[1], paid_type, quantity=1)
+    with time_machine.travel(first.expires_at + timedelta(seconds=1)):
+        client.get(f"/events/{paid_type.event_id}/")
+    assert reload(first).status == Status.EXPIRED
+    assert reload(second).status == Status.OFFERED
