@@ -9,18 +9,27 @@ from huey.exceptions import RetryTask
 from tickethub.errors import Busy
 from waitlist import notifications, services
 
-# A lock timeout or a briefly locked SQLite file is worth another try; anything else is a
-# bug that retrying would only repeat.
-TRANSIENT_ERRORS = (Busy, OperationalError)
 MAX_TRANSIENT_RETRIES = 5
+# Operational errors worth another try: a lock wait that ran out, a briefly locked SQLite
+# file, a dropped connection. Anything else ("no such table", …) is a fault that retrying
+# would only repeat.
+TRANSIENT_MESSAGES = ("lock", "connection", "server closed", "terminating")
+
+
+def _is_transient(error: Exception) -> bool:
+    if isinstance(error, Busy):
+        return True
+    return isinstance(error, OperationalError) and any(
+        text in str(error).lower() for text in TRANSIENT_MESSAGES
+    )
 
 
 @db_task(context=True)
 def expire_offer_task(entry_id: int, task=None) -> bool:
     try:
         return services.expire_offer(entry_id=entry_id)
-    except TRANSIENT_ERRORS as error:
-        if task is not None and task.retries >= MAX_TRANSIENT_RETRIES:
+    except (Busy, OperationalError) as error:
+        if not _is_transient(error) or (task and task.retries >= MAX_TRANSIENT_RETRIES):
             raise
         raise RetryTask(delay=2) from error
 
