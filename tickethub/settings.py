@@ -143,6 +143,10 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "tickethub_cache",
+            # Django culls a third of the table once it holds MAX_ENTRIES (300 by default),
+            # live keys included, which would silently drop rate-limit slots. Expired rows
+            # are removed on writes anyway, so the table stays as small as the live keys.
+            "OPTIONS": {"MAX_ENTRIES": 10_000_000},
         }
     }
     HUEY = {

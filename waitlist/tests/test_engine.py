@@ -359,3 +359,12 @@ def test_reading_the_event_page_expires_an_overdue_offer_and_serves_the_next(
         client.get(f"/events/{paid_type.event_id}/")
     assert reload(first).status == Status.EXPIRED
     assert reload(second).status == Status.OFFERED
+
+
+def test_join_slots_survive_a_busy_cache(settings):
+    from waitlist.ratelimit import take_join_slot
+
+    for user_id in range(1, 400):
+        take_join_slot(user_id)
+    for user_id in range(1, 400):  # every user's first slot is still taken
+        assert take_join_slot(user_id).key.endswith(":1")
