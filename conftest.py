@@ -105,6 +105,11 @@ class AsgiServer:
         # (Set before the ASGI application, and with it the middleware, is built.)
         settings.WHITENOISE_USE_FINDERS = True
         settings.WHITENOISE_AUTOREFRESH = True
+        # Request threads close their connection after each request, so none is left open
+        # when the test database is dropped at the end of the session.
+        from django.db import connections
+
+        connections["default"].settings_dict["CONN_MAX_AGE"] = 0
         from tickethub.asgi import application
 
         config = uvicorn.Config(
@@ -128,10 +133,16 @@ class AsgiServer:
 
 @pytest.fixture(scope="session")
 def _asgi_server_session(django_db_setup, django_db_blocker):
+    from django.db import connections
+
+    from waitlist.live import hub
+
     with django_db_blocker.unblock():
         server = AsgiServer()
     yield server
     server.stop()
+    # The live hub's thread keeps a connection; close it so the test database can be dropped.
+    hub.database.submit(connections.close_all).result(timeout=10)
 
 
 @pytest.fixture
