@@ -296,6 +296,7 @@ def expire_overdue_offers_of_event(*, event_id: int, now: datetime | None = None
         WaitingListEntry.objects.filter(
             ticket_type__event_id=event_id, status=Status.OFFERED, expires_at__lte=now
         )
+        .order_by()  # the model's default ordering would make DISTINCT keep duplicates
         .values_list("ticket_type_id", flat=True)
         .distinct()
     )
@@ -399,6 +400,7 @@ def sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     overdue = set(
         WaitingListEntry.objects.filter(status=Status.OFFERED, expires_at__lte=now)
+        .order_by()
         .values_list("ticket_type_id", flat=True)
         .distinct()
     )

@@ -1,6 +1,7 @@
 """A sold-out free event: one buyer holds the last ticket, another waits; when the first
 declines, the second's open page shows the offer without a reload, and they claim it."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -38,7 +39,8 @@ def test_an_offer_reaches_a_waiting_buyer_s_open_page(new_context, asgi_server):
     first_page.goto(event_url)
     first_page.get_by_role("button", name="Get tickets").click()
     expect(first_page.get_by_text("1 ticket held for you")).to_be_visible()
-    expect(first_page.locator(".countdown")).to_have_text("30:00 left", timeout=3000)
+    # Counting down from the 30-minute window (a slow machine may be a few seconds in).
+    expect(first_page.locator(".countdown")).to_have_text(re.compile(r"^(30:00|29:[0-5]\d) left$"))
 
     second_page = signed_in_page(new_context, asgi_server.url, second)
     second_page.goto(event_url)
