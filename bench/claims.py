@@ -11,18 +11,17 @@ deleted at the end).
 """
 
 import argparse
-import time
 
 from bench.common import (
     Report,
     WorkerPool,
-    combine,
     make_event,
     make_users,
     scratch,
     split,
     timed_loop,
 )
+from bench.common import run_together as run
 
 CAPACITY = 1_000_000
 RAW_CLAIM = (
@@ -43,13 +42,6 @@ def raw_claim_worker(
                 raise AssertionError("no place left")
 
         return timed_loop(range(claims), claim, start_at=start_at, deadline=deadline)
-
-
-def run(pool: WorkerPool, function: str, per_worker: list[dict], seconds: float):
-    start_at = time.time() + 2.0
-    for kwargs in per_worker:
-        kwargs.update(start_at=start_at, deadline=start_at + seconds)
-    return combine(pool.run(function, per_worker))
 
 
 def main() -> None:

@@ -578,3 +578,11 @@ class Report:
 
 def _load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def run_together(pool: WorkerPool, function: str, per_worker: list[dict], seconds: float):
+    """Start every worker's timed loop at the same moment (2 s from now) for ``seconds``."""
+    start_at = time.time() + 2.0
+    for kwargs in per_worker:
+        kwargs.update(start_at=start_at, deadline=start_at + seconds)
+    return combine(pool.run(function, per_worker, timeout=max(300, seconds + 120)))

@@ -16,13 +16,13 @@ import time
 from bench.common import (
     Report,
     WorkerPool,
-    combine,
     make_event,
     make_users,
     scratch,
     split,
     timed_loop,
 )
+from bench.common import run_together as run
 
 INSERT_ENTRY = (
     "INSERT INTO waitlist_waitinglistentry"
@@ -82,13 +82,6 @@ def raw_join_worker(
 
 
 JOIN = "bench.common:join_worker"
-
-
-def run(pool: WorkerPool, function: str, per_worker: list[dict], seconds: float):
-    start_at = time.time() + 2.0
-    for kwargs in per_worker:
-        kwargs.update(start_at=start_at, deadline=start_at + seconds)
-    return combine(pool.run(function, per_worker))
 
 
 def main() -> None:

@@ -13,10 +13,10 @@ jobs: Huey on SQLite in the scratch directory (queued, never consumed).
 
 import argparse
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import Report, WorkerPool, combine, make_event, make_users, merge, scratch, split
+from bench.common import Report, WorkerPool, make_event, make_users, merge, scratch, split
+from bench.common import run_together as run
 from bench.common import timed_loop as timed
 
 CAPACITY = 1_000_000
@@ -52,13 +52,6 @@ def raw_claim_worker(
 
     with ThreadPoolExecutor(threads) as executor:
         return merge(list(executor.map(claims, range(threads))))
-
-
-def run(pool: WorkerPool, function: str, per_worker: list[dict], seconds: float):
-    start_at = time.time() + 2.0
-    for kwargs in per_worker:
-        kwargs.update(start_at=start_at, deadline=start_at + seconds)
-    return combine(pool.run(function, per_worker, timeout=seconds + 120))
 
 
 def main() -> None:
