@@ -32,7 +32,14 @@ def lock_ticket_types(ticket_type_ids: Iterable[int]) -> dict[int, TicketType]:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
     try:
-        locked = list(TicketType.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        # The event comes along (services read its offer window and status) but only the
+        # ticket type rows are locked, so the types of one event don't serialise each other.
+        locked = list(
+            TicketType.objects.select_related("event")
+            .select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
     except DatabaseError as error:
         if "lock timeout" in str(error).lower() or "locked" in str(error).lower():
             raise Busy("This event is busy right now. Please try again in a moment.") from error

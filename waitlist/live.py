@@ -7,7 +7,8 @@ tickethub/asgi.py before Django): a waiting stream is one asyncio queue, no thre
 database connection.
 
 How a change reaches a stream, in any process layout:
-1. a service writes a LiveEvent row inside the transaction that makes the change;
+1. a service publishes a topic inside the transaction that makes the change; the topics of
+   one transaction are written as LiveEvent rows by one INSERT once it commits;
 2. each web process runs one LiveHub poller that reads recent rows every half second
    through a single dedicated thread (so one database connection per process);
 3. the hub hands (id, kind) to the queues of streams subscribed to the row's topic;
@@ -24,7 +25,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 from django.core import signing
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from waitlist.models import LiveEvent
@@ -45,8 +46,36 @@ MAX_PENDING = 64
 # --- publishing (sync, inside the service's transaction) -----------------------------------
 
 
+class _PendingLiveEvents:
+    """The topics one transaction published, written once it commits.
+
+    Writing after commit keeps these rows out of the ticket type's lock (where every
+    statement costs queue throughput) and never tells a page about a change that was rolled
+    back. A crash between commit and write loses only the push: pages also poll.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], None] = {}
+
+    def __call__(self) -> None:
+        items, self.items = list(self.items), {}
+        LiveEvent.objects.bulk_create(LiveEvent(topic=topic, kind=kind) for topic, kind in items)
+
+
 def publish(*, topic: str, kind: str) -> None:
-    LiveEvent.objects.create(topic=topic, kind=kind)
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        LiveEvent.objects.create(topic=topic, kind=kind)
+        return
+    # Django drops the callbacks of a rolled-back savepoint from run_on_commit, so a pending
+    # batch found there belongs to a transaction that is still going to commit.
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _PendingLiveEvents):
+            callback.items[(topic, kind)] = None
+            return
+    pending = _PendingLiveEvents()
+    pending.items[(topic, kind)] = None
+    transaction.on_commit(pending, robust=True)
 
 
 def event_topic(event_id: int) -> str:

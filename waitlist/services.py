@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F, Sum
+from django.db import connection, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
@@ -72,19 +72,22 @@ def _check_joinable(ticket_type: TicketType, quantity: int, now: datetime) -> No
         raise WaitlistError(f"The sale of “{ticket_type.name}” has ended.")
     if not 1 <= quantity <= ticket_type.max_per_entry:
         raise DomainError(f"Choose between 1 and {ticket_type.max_per_entry} tickets.")
+    if quantity > ticket_type.capacity:
+        # A group larger than the whole type could never be served and, by strict order,
+        # would block everyone behind it.
+        raise WaitlistError(
+            f"Only {ticket_type.capacity} “{ticket_type.name}” tickets exist; "
+            f"ask for {ticket_type.capacity} or fewer."
+        )
 
 
 def _check_buyer_limit(*, user: User, ticket_type: TicketType, quantity: int) -> None:
+    """Tickets held plus the new entry's quantity within the type's limit per buyer (the
+    caller has checked there is no live entry, so nothing else of the buyer's is queued)."""
     from tickets.selectors import tickets_held_count
 
     held = tickets_held_count(owner=user, ticket_type_id=ticket_type.pk)
-    queued = (
-        WaitingListEntry.objects.filter(
-            user=user, ticket_type=ticket_type, status__in=LIVE_STATUSES
-        ).aggregate(total=Sum("quantity"))["total"]
-        or 0
-    )
-    allowed = ticket_type.max_per_buyer - held - queued
+    allowed = ticket_type.max_per_buyer - held
     if quantity > allowed:
         if allowed <= 0:
             raise WaitlistError(
@@ -105,14 +108,27 @@ def _queue_state(ticket_type: TicketType) -> QueueState:
 def _count_waiting(entry: WaitingListEntry, state: QueueState, sign: int) -> None:
     """Add (+1) or remove (-1) a waiting entry from its block and the type's totals."""
     block = entry.sequence // QueueBlock.BLOCK_SIZE
+    entries, tickets = sign, sign * entry.quantity
     if sign > 0:
-        QueueBlock.objects.get_or_create(ticket_type_id=entry.ticket_type_id, block=block)
-    QueueBlock.objects.filter(ticket_type_id=entry.ticket_type_id, block=block).update(
-        waiting_entries=F("waiting_entries") + sign,
-        waiting_tickets=F("waiting_tickets") + sign * entry.quantity,
-    )
-    state.waiting_entries += sign
-    state.waiting_tickets += sign * entry.quantity
+        # One upsert instead of get_or_create + update: this runs under the ticket type's
+        # lock, where every round trip costs the whole queue throughput. (Only for adding:
+        # both databases check the row to insert, here negative, before the conflict.)
+        table = QueueBlock._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (ticket_type_id, block, waiting_entries, waiting_tickets)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (ticket_type_id, block) DO UPDATE SET"
+                f" waiting_entries = {table}.waiting_entries + excluded.waiting_entries,"
+                f" waiting_tickets = {table}.waiting_tickets + excluded.waiting_tickets",
+                [entry.ticket_type_id, block, entries, tickets],
+            )
+    else:
+        QueueBlock.objects.filter(ticket_type_id=entry.ticket_type_id, block=block).update(
+            waiting_entries=F("waiting_entries") + entries,
+            waiting_tickets=F("waiting_tickets") + tickets,
+        )
+    state.waiting_entries += entries
+    state.waiting_tickets += tickets
 
 
 def _end_entry(entry: WaitingListEntry, status: str, now: datetime) -> None:
@@ -228,29 +244,25 @@ def join_waiting_list(
 ) -> JoinResult:
     """Join a ticket type's queue; offered at once when places are free and nobody waits.
 
-    Joining again returns the live entry (and uses no rate limit). Takes the ticket type's
-    lock; raises WaitlistError, RateLimited, or Http404 for an unknown or unpublished type.
+    Joining again returns the live entry (and uses no rate limit); an overdue offer is
+    expired first, so the buyer joins the back of the queue. Takes the ticket type's lock;
+    raises WaitlistError, RateLimited, or Http404 for an unknown or unpublished type.
     """
     now = now or timezone.now()
-    ticket_type = TicketType.objects.select_related("event").filter(pk=ticket_type_id).first()
-    if ticket_type is None:
-        raise Http404("No such ticket type.")
-    existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
-    if existing is not None:
-        return JoinResult(existing, created=False)
-    _check_joinable(ticket_type, quantity, now)
-    _check_buyer_limit(user=user, ticket_type=ticket_type, quantity=quantity)
-    slot = ratelimit.take_join_slot(user.pk)
+    slot = None
     try:
         with transaction.atomic():
             locked = _lock(ticket_type_id)
+            state = _queue_state(locked)
+            if _expire_overdue(locked, now):
+                _queue_moved(locked)
             existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
             if existing is not None:
-                slot.release()
                 return JoinResult(existing, created=False)
+            _check_joinable(locked, quantity, now)
             _check_buyer_limit(user=user, ticket_type=locked, quantity=quantity)
-            state = _queue_state(locked)
-            _expire_overdue(locked, now)
+            # Taken last, under the lock, so a refused or repeated join never uses a slot.
+            slot = ratelimit.take_join_slot(user.pk)
             state.last_sequence += 1
             entry = WaitingListEntry.objects.create(
                 ticket_type=locked, user=user, quantity=quantity, sequence=state.last_sequence
@@ -259,12 +271,13 @@ def join_waiting_list(
             record_change(actor=user, action="waitlist.joined", target=entry)
             offered = _serve(locked, state, now)
             state.save()
-            if entry not in offered:
+            entry = next((offer for offer in offered if offer.pk == entry.pk), entry)
+            if entry.status == Status.WAITING:
                 _after_commit(entry, "joined")
             _queue_moved(locked)
-            entry.refresh_from_db()
     except BaseException:
-        slot.release()
+        if slot is not None:
+            slot.release()
         raise
     return JoinResult(entry, created=True)
 

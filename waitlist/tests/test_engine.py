@@ -91,6 +91,29 @@ def test_joining_again_returns_the_live_entry(buyer, paid_type):
     assert WaitingListEntry.objects.count() == 1
 
 
+def test_joining_again_with_an_overdue_offer_expires_it_and_joins_the_back(buyers, paid_type):
+    stale = join(buyers[0], paid_type, quantity=4)
+    waiting = join(buyers[1], paid_type, quantity=2)
+
+    with time_machine.travel(stale.expires_at + timedelta(seconds=1)):
+        again = services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=2)
+
+    assert again.created and again.entry.pk != stale.pk
+    assert reload(stale).status == Status.EXPIRED
+    assert reload(waiting).status == Status.OFFERED  # the freed places went in order
+    assert again.entry.status == Status.OFFERED  # and the rest to the newcomer at the back
+    assert again.entry.sequence > waiting.sequence
+
+
+def test_a_group_larger_than_the_whole_ticket_type_is_refused(buyer, organiser):
+    ticket_type = TicketTypeFactory(
+        event=EventFactory(organiser=organiser, ticket_types=[]), capacity=2, name="Balcony"
+    )
+    with pytest.raises(services.WaitlistError, match="Only 2 “Balcony” tickets exist"):
+        join(buyer, ticket_type, quantity=3)
+    assert not WaitingListEntry.objects.exists()
+
+
 def test_an_expired_offer_passes_to_the_next_in_line(buyers, paid_type, jobs):
     first = join(buyers[0], paid_type, quantity=4)
     second = join(buyers[1], paid_type, quantity=2)

@@ -107,3 +107,25 @@ def test_waiting_streams_hold_no_thread(asgi_server):
     assert threading.active_count() - threads_before <= 2  # the hub's one database thread
     for stream in streams:
         stream.close()
+
+
+def test_pushes_are_written_once_per_topic_after_commit_and_never_after_a_rollback(db):
+    from django.db import transaction
+
+    with transaction.atomic():
+        live.publish(topic="event:1", kind="queue")
+        live.publish(topic="event:1", kind="queue")
+        live.publish(topic="user:7", kind="entry")
+        assert not LiveEvent.objects.exists()  # nothing a stream could read before commit
+    assert sorted(LiveEvent.objects.values_list("topic", "kind")) == [
+        ("event:1", "queue"),
+        ("user:7", "entry"),
+    ]
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        live.publish(topic="event:2", kind="queue")
+        raise RuntimeError("the change is rolled back")
+    with transaction.atomic():
+        live.publish(topic="user:8", kind="entry")
+    assert not LiveEvent.objects.filter(topic="event:2").exists()
+    assert LiveEvent.objects.filter(topic="user:8").exists()

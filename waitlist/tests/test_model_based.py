@@ -149,6 +149,11 @@ class QueueModel:
     def join_refusal(self, user_pk: int, ticket_type: ModelType, quantity: int):
         if not 1 <= quantity <= ticket_type.max_per_entry:
             return DomainError, f"Choose between 1 and {ticket_type.max_per_entry} tickets."
+        if quantity > ticket_type.capacity:
+            return services.WaitlistError, (
+                f"Only {ticket_type.capacity} “{ticket_type.name}” tickets exist; "
+                f"ask for {ticket_type.capacity} or fewer."
+            )
         allowed = ticket_type.max_per_buyer - self.tickets_of(user_pk, ticket_type.pk)
         if quantity <= allowed:
             return None
@@ -281,13 +286,21 @@ class WaitingListMachine(RuleBasedStateMachine):
         join = services.join_waiting_list
         kwargs = {"user": user, "ticket_type_id": ticket_type.pk, "quantity": quantity}
         live = self.model.live_entry(user.pk, ticket_type.pk)
+        refusal = self.model.join_refusal(user.pk, ticket_type, quantity)
+        if live is not None and live.expires_at is not None and live.expires_at <= self.model.now:
+            # An overdue offer is expired first; the buyer then joins the back of the queue
+            # (unless the join is refused, which rolls the expiry back with it).
+            if refusal is not None:
+                expect_error(*refusal, join, **kwargs)
+                return multiple()
+            self.model.settle(ticket_type)
+            live = None
         if live is not None:
             result = join(**kwargs)
             assert not result.created and result.entry.pk == live.pk, (
                 f"joining again should return live entry {live.pk}, got {result}"
             )
             return multiple()
-        refusal = self.model.join_refusal(user.pk, ticket_type, quantity)
         if refusal is not None:
             expect_error(*refusal, join, **kwargs)
             return multiple()
