@@ -157,3 +157,31 @@ def asgi_server(_asgi_server_session, transactional_db):
     deadline = time.monotonic() + 5
     while hub.stream_count and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def _stripe_sim_session():
+    from stripe_sim.testing import SimulatorServer
+
+    # Fast webhook retries and expiry checks so tests never wait long on the simulator.
+    server = SimulatorServer(webhook_base_delay=0.05, webhook_max_attempts=6, expiry_interval=0.2)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_sim(_stripe_sim_session, settings):
+    """The bundled Stripe simulator over real HTTP, emptied for each test, with the site's
+    Stripe settings pointed at it (as bin/start does)."""
+    sim = _stripe_sim_session
+    sim.reset()
+    sim.set_faults()
+    settings.STRIPE_SIMULATOR = True
+    settings.STRIPE_SECRET_KEY = "sk_test_simulator"
+    settings.STRIPE_SIMULATOR_URL = sim.url
+    settings.STRIPE_API_BASE = sim.url
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_platform"
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
+    yield sim
+    sim.reset()

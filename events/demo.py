@@ -22,6 +22,8 @@ from events.demo_catalogue import DEMO_CATALOGUE, DemoEvent, DemoTicketType
 from events.demo_posters import event_poster
 from events.models import Event, TicketType
 from events.services import EventDetails, TicketTypeSpec, create_event, publish_event
+from payments.demo import onboard_demo_organiser
+from payments.selectors import can_take_payments
 from tickets.services import issue_tickets
 from waitlist.services import join_waiting_list
 
@@ -90,6 +92,10 @@ def seed_demo(*, password: str, now: datetime | None = None) -> DemoLoadResult:
             return DemoLoadResult(loaded=False)
         password_hash = make_password(password)  # hashed once: it is the slow part
         organisers = [_create_account(account, password_hash) for account in ORGANISERS]
+        for organiser in organisers:
+            # A call to the local simulator inside the seeding transaction: acceptable for
+            # one-off demo data, and a failure leaves no half-loaded demo.
+            onboard_demo_organiser(organiser)
         buyer = _create_account(BUYER, password_hash)
         attendees = [_create_account(account, password_hash) for account in ATTENDEES]
         events_published = tickets_issued = 0
@@ -218,6 +224,10 @@ def _queue_demo_attendees(
     rng: random.Random,
 ) -> None:
     """Put ``queued`` attendees without tickets of this type in its waiting list."""
+    if ticket_type.price_minor and not can_take_payments(
+        organiser_id=ticket_type.event.organiser_id
+    ):
+        return  # real Stripe keys: demo organisers cannot take payments, so no queue
     holders = set(ticket_type.tickets.values_list("owner_id", flat=True))
     waiting = [attendee for attendee in attendees if attendee.pk not in holders]
     for attendee in waiting[: demo_type.queued]:

@@ -58,7 +58,8 @@ class Availability:
 
     ticket_type: TicketType
     # "available", "queue" (places free but people wait), "sold_out", "not_yet_on_sale",
-    # "sale_ended", "event_over", "cancelled"
+    # "sale_ended", "event_over", "cancelled", "payments_pending" (a paid type whose
+    # organiser's Stripe account cannot take charges yet)
     state: str
     remaining: int
 
@@ -72,6 +73,7 @@ class Availability:
             "sale_ended": "Sale ended",
             "event_over": "Event over",
             "cancelled": "Cancelled",
+            "payments_pending": "Not on sale yet",
         }[self.state]
 
     @property
@@ -80,8 +82,14 @@ class Availability:
 
 
 def ticket_type_availability(
-    ticket_type: TicketType, *, event: Event, now: datetime | None = None
+    ticket_type: TicketType,
+    *,
+    event: Event,
+    payments_ready: bool,
+    now: datetime | None = None,
 ) -> Availability:
+    """``payments_ready``: the organiser's account can take charges
+    (payments.selectors.can_take_payments), so paid tickets may go on sale."""
     now = now or timezone.now()
     remaining = max(ticket_type.remaining, 0)
     if event.status == Event.Status.CANCELLED:
@@ -92,6 +100,8 @@ def ticket_type_availability(
         state = "not_yet_on_sale"
     elif ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
         state = "sale_ended"
+    elif ticket_type.price_minor and not payments_ready:
+        state = "payments_pending"
     elif remaining == 0:
         state = "sold_out"
     else:
@@ -100,8 +110,11 @@ def ticket_type_availability(
 
 
 def event_availability(*, event: Event) -> list[Availability]:
+    from payments.selectors import can_take_payments
+
     now = timezone.now()
+    payments_ready = can_take_payments(organiser_id=event.organiser_id)
     return [
-        ticket_type_availability(ticket_type, event=event, now=now)
+        ticket_type_availability(ticket_type, event=event, payments_ready=payments_ready, now=now)
         for ticket_type in event.ticket_types.all()
     ]

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from events.models import Event, TicketType
+from payments.models import ConnectedAccount
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -52,6 +53,28 @@ class EventFactory(factory.django.DjangoModelFactory):
     def ticket_types(self, create, extracted, **kwargs):
         if create and extracted is None:
             TicketTypeFactory(event=self)
+
+    @factory.post_generation
+    def payments_ready(self, create, extracted, **kwargs):
+        """The organiser's Stripe account can take charges (a local row only, no Stripe
+        call) unless the test passes payments_ready=False."""
+        if create and extracted is not False:
+            ConnectedAccountFactory(organiser=self.organiser)
+
+
+class ConnectedAccountFactory(factory.django.DjangoModelFactory):
+    """A fully onboarded Express account as the site stores it."""
+
+    class Meta:
+        model = ConnectedAccount
+        django_get_or_create = ("organiser",)
+
+    organiser = factory.SubFactory(UserFactory)
+    stripe_account_id = factory.Sequence(lambda n: f"acct_factory{n:08d}")
+    country = "GB"
+    details_submitted = True
+    charges_enabled = True
+    payouts_enabled = True
 
 
 class TicketTypeFactory(factory.django.DjangoModelFactory):

@@ -7,6 +7,7 @@ queue on SQLite under ``var/``, the database cache, e-mail to the console, plain
 
 import json
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "tickets",
     "waitlist",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -315,9 +317,28 @@ WAITLIST_JOIN_LIMIT = env.int("WAITLIST_JOIN_LIMIT", default=3)
 WAITLIST_JOIN_WINDOW_SECONDS = env.int("WAITLIST_JOIN_WINDOW_SECONDS", default=30 * 60)
 WAITLIST_SWEEP_SECONDS = 30
 EVENTS_PER_PAGE = 12
-# TEST MODE is shown while no live Stripe key is configured (the simulator stands in).
+# --- Stripe ---------------------------------------------------------------------------
+# With no secret key the bundled simulator (stripe_sim, started by bin/start) stands in for
+# Stripe: the same SDK calls go to STRIPE_SIMULATOR_URL, with local-only keys and secrets.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_SIMULATOR = not STRIPE_SECRET_KEY
+STRIPE_SIMULATOR_URL = env.str("STRIPE_SIMULATOR_URL", default="http://127.0.0.1:12111")
+if STRIPE_SIMULATOR:
+    STRIPE_SECRET_KEY = "sk_test_simulator"
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_simulator")
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET", default="whsec_simulator_platform" if STRIPE_SIMULATOR else ""
+)
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
+    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_simulator_connect" if STRIPE_SIMULATOR else ""
+)
+STRIPE_API_BASE = STRIPE_SIMULATOR_URL if STRIPE_SIMULATOR else ""
+STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="GB")
+# The platform's share of each payment, in percent, rounded half up to the minor unit.
+PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="1"))
+# TEST MODE is shown on every page while no live key is configured.
 TEST_MODE = not STRIPE_SECRET_KEY.startswith("sk_live_")
+PAYMENTS_SWEEP_SECONDS = 60
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("events.urls")),
     path("", include("waitlist.urls")),
+    path("", include("payments.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -26,6 +26,15 @@ class Ticket(models.Model):
         related_name="tickets",
         help_text="The waiting-list offer these tickets were bought through.",
     )
+    order = models.ForeignKey(
+        "payments.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        help_text="The paid order that issued this ticket.",
+    )
+    position_in_order = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALID)
     amount_minor = models.PositiveIntegerField(help_text="What was paid for this ticket.")
     currency = models.CharField(max_length=3)
@@ -38,6 +47,17 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["valid", "used", "refunded", "cancelled"]),
                 name="ticket_status_valid",
+            ),
+            # An order's tickets are numbered 1..quantity, so fulfilling an order a second
+            # time cannot insert a second set.
+            models.UniqueConstraint(
+                fields=["order", "position_in_order"],
+                condition=Q(order__isnull=False),
+                name="ticket_once_per_order_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=True) | Q(position_in_order__isnull=False),
+                name="ticket_order_has_position",
             ),
         ]
 

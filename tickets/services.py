@@ -15,22 +15,30 @@ SoldOut = NotEnoughPlaces
 
 
 def _create_tickets(
-    *, owner: User, ticket_type: TicketType, quantity: int, amount_minor_each: int, entry=None
+    *,
+    owner: User,
+    ticket_type: TicketType,
+    quantity: int,
+    amount_minor_each: int,
+    entry=None,
+    order=None,
 ) -> list[Ticket]:
     return Ticket.objects.bulk_create(
         Ticket(
             owner=owner,
             ticket_type=ticket_type,
             entry=entry,
+            order=order,
+            position_in_order=position if order is not None else None,
             amount_minor=amount_minor_each,
             currency=ticket_type.event.currency,
         )
-        for _ in range(quantity)
+        for position in range(1, quantity + 1)
     )
 
 
 def issue_tickets_for_offer(
-    *, entry, ticket_type: TicketType, amount_minor_each: int
+    *, entry, ticket_type: TicketType, amount_minor_each: int, order=None
 ) -> list[Ticket]:
     """Issue an offer's tickets from the places it holds. The caller (waitlist) holds the
     ticket type's lock and ends the entry; this turns held places into sold ones."""
@@ -41,6 +49,21 @@ def issue_tickets_for_offer(
         quantity=entry.quantity,
         amount_minor_each=amount_minor_each,
         entry=entry,
+        order=order,
+    )
+
+
+def issue_tickets_for_late_order(*, order, ticket_type: TicketType) -> list[Ticket]:
+    """Issue a late-paid order's tickets from free capacity. The caller (payments) holds the
+    ticket type's lock; raises SoldOut (changing nothing) when the places are gone."""
+    sell_free_places(ticket_type=ticket_type, quantity=order.quantity)
+    return _create_tickets(
+        owner=order.buyer,
+        ticket_type=ticket_type,
+        quantity=order.quantity,
+        amount_minor_each=order.unit_amount_minor,
+        entry=order.entry,
+        order=order,
     )
 
 

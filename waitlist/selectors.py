@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from events.models import Event, TicketType
 from events.selectors import Availability, ticket_type_availability
+from payments.selectors import can_take_payments
 from tickets.models import Ticket
 from waitlist import live
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
@@ -142,11 +143,14 @@ def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[T
             .annotate(count=Count("pk"))
             .values_list("ticket_type_id", "count")
         )
+    payments_ready = can_take_payments(organiser_id=event.organiser_id)
     offers = []
     for ticket_type in ticket_types:
         # Places held by offers already past their expiry are free in all but bookkeeping.
         ticket_type.held_count -= overdue.get(ticket_type.pk, 0)
-        availability = ticket_type_availability(ticket_type, event=event, now=now)
+        availability = ticket_type_availability(
+            ticket_type, event=event, payments_ready=payments_ready, now=now
+        )
         queue_length = waiting.get(ticket_type.pk, 0)
         if availability.state == "available" and queue_length:
             availability = Availability(ticket_type, "queue", availability.remaining)

@@ -19,6 +19,7 @@ from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import Event, TicketType
 from events.services import hold_places, release_held_places
+from payments.selectors import can_take_payments
 from tickethub.errors import DomainError
 from waitlist import live, ratelimit
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
@@ -70,6 +71,11 @@ def _check_joinable(ticket_type: TicketType, quantity: int, now: datetime) -> No
         raise WaitlistError(f"“{ticket_type.name}” is not on sale yet.")
     if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
         raise WaitlistError(f"The sale of “{ticket_type.name}” has ended.")
+    if ticket_type.price_minor and not can_take_payments(organiser_id=event.organiser_id):
+        raise WaitlistError(
+            f"“{ticket_type.name}” is not on sale yet: the organiser is still setting up "
+            "card payments."
+        )
     if not 1 <= quantity <= ticket_type.max_per_entry:
         raise DomainError(f"Choose between 1 and {ticket_type.max_per_entry} tickets.")
     if quantity > ticket_type.capacity:
@@ -227,6 +233,18 @@ def _after_commit(entry: WaitingListEntry, kind: str) -> None:
             tasks.expire_offer_task.schedule((entry_id,), eta=expires_at)
 
     transaction.on_commit(notify)
+    if kind == "offer_expired":
+        _close_checkout_after_commit(entry)
+
+
+def _close_checkout_after_commit(entry: WaitingListEntry) -> None:
+    """A paid offer that ends unpaid may have a Checkout Session open: it must close, so
+    nobody pays for places that passed on."""
+    from payments.tasks import expire_checkout_of_offer
+
+    if entry.offered_price_minor:
+        entry_id = entry.pk
+        transaction.on_commit(lambda: expire_checkout_of_offer(entry_id))
 
 
 def _lock(ticket_type_id: int) -> TicketType:
@@ -338,6 +356,7 @@ def decline_offer(*, user: User, entry_id: int, now: datetime | None = None) -> 
             release_held_places(ticket_type=locked, quantity=entry.quantity)
             record_change(actor=user, action="offer.declined", target=entry)
             _entry_changed(entry)
+            _close_checkout_after_commit(entry)
             _settle(locked, now)
             _queue_moved(locked)
             return entry
@@ -371,12 +390,18 @@ def leave_waiting_list(
 
 
 def accept_offer(
-    *, user: User, entry_id: int, amount_minor_each: int | None = None, now: datetime | None = None
+    *,
+    user: User,
+    entry_id: int,
+    amount_minor_each: int | None = None,
+    order=None,
+    now: datetime | None = None,
 ) -> list:
     """Take one's own live offer and issue its tickets.
 
     Free offers are accepted directly; a paid offer is accepted only by payment fulfilment,
-    which passes the amount paid. Raises OfferExpired (410) after expiry.
+    which passes the amount paid per ticket (it must be the offered price) and its order.
+    Raises OfferExpired (410) after expiry.
     """
     from tickets.services import issue_tickets_for_offer
 
@@ -389,8 +414,13 @@ def accept_offer(
         if entry.status == Status.OFFERED:
             if amount_minor_each is None and entry.offered_price_minor:
                 raise WaitlistError("This offer must be paid for at checkout.")
+            if amount_minor_each is not None and amount_minor_each != entry.offered_price_minor:
+                raise WaitlistError("The amount paid is not the offered price.")
             tickets = issue_tickets_for_offer(
-                entry=entry, ticket_type=locked, amount_minor_each=amount_minor_each or 0
+                entry=entry,
+                ticket_type=locked,
+                amount_minor_each=amount_minor_each or 0,
+                order=order,
             )
             _end_entry(entry, Status.PURCHASED, now)
             _entry_changed(entry)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db import OperationalError
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
-from huey.exceptions import RetryTask
 
 from tickethub.errors import Busy
+from tickethub.jobs import retry_only_if
 from waitlist import notifications, services
 
 MAX_TRANSIENT_RETRIES = 5
@@ -16,7 +16,7 @@ MAX_TRANSIENT_RETRIES = 5
 TRANSIENT_MESSAGES = ("lock", "connection", "server closed", "terminating")
 
 
-def _is_transient(error: Exception) -> bool:
+def _is_transient(error: BaseException) -> bool:
     if isinstance(error, Busy):
         return True
     return isinstance(error, OperationalError) and any(
@@ -24,14 +24,10 @@ def _is_transient(error: Exception) -> bool:
     )
 
 
-@db_task(context=True)
-def expire_offer_task(entry_id: int, task=None) -> bool:
-    try:
+@db_task(retries=MAX_TRANSIENT_RETRIES, retry_delay=2)
+def expire_offer_task(entry_id: int) -> bool:
+    with retry_only_if(_is_transient):
         return services.expire_offer(entry_id=entry_id)
-    except (Busy, OperationalError) as error:
-        if not _is_transient(error) or (task and task.retries >= MAX_TRANSIENT_RETRIES):
-            raise
-        raise RetryTask(delay=2) from error
 
 
 @db_task(retries=3, retry_delay=30)

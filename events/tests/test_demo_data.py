@@ -24,6 +24,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _stripe(stripe_sim):
+    """The demo organisers are onboarded on the simulator, as under bin/start."""
+    return stripe_sim
+
+
 def run_seed_demo() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -135,3 +141,16 @@ def test_the_sold_out_demo_event_has_a_waiting_list():
     state = QueueState.objects.get(ticket_type__event__name="Improv Jam: Totally Unscripted")
     assert state.waiting_entries == 5
     assert not WaitingListEntry.objects.filter(status="offered").exists()
+
+
+def test_demo_organisers_can_take_card_payments_on_the_simulator(stripe_sim):
+    from payments.models import ConnectedAccount
+
+    run_seed_demo()
+
+    accounts = ConnectedAccount.objects.filter(organiser__email__in=[o.email for o in ORGANISERS])
+    assert accounts.count() == len(ORGANISERS)
+    client = stripe_sim.client()
+    for account in accounts:
+        assert account.charges_enabled and account.payouts_enabled
+        assert client.v1.accounts.retrieve(account.stripe_account_id).charges_enabled

@@ -46,6 +46,7 @@ from events import services as event_services
 from events.models import Event, TicketType
 from tests.factories import EventFactory, TicketTypeFactory
 from tickets.models import Ticket
+from payments.models import ConnectedAccount
 from waitlist import selectors, services
 from waitlist.models import LiveEvent, QueueBlock, QueueState, WaitingListEntry
 from waitlist.tests.conftest import JobRunner
@@ -100,6 +101,7 @@ class WaitingListMachine(RuleBasedStateMachine):
         AuditLogEntry.objects.all().delete()
         Event.objects.all().delete()  # its ticket types, their queue states and blocks
         LiveEvent.objects.all().delete()
+        ConnectedAccount.objects.all().delete()
         User.objects.all().delete()
         HUEY.flush()
         cache.clear()

@@ -1,0 +1,109 @@
+"""Stripe Connect accounts of organisers, orders paid through Checkout, and the Stripe
+events received by the webhook."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from events.models import TicketType
+
+
+class ConnectedAccount(models.Model):
+    """An organiser's Stripe Express account, created once, and its last known status."""
+
+    organiser = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connected_account"
+    )
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    country = models.CharField(max_length=2)
+    details_submitted = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    requirements_due = models.JSONField(default=list, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_account_id} ({self.organiser})"
+
+
+class Order(models.Model):
+    """One offer's payment: a Checkout Session on the organiser's account, then tickets or
+    a refund. Never deleted; the status says how it ended."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        FULFILLED = "fulfilled", "Paid, tickets issued"
+        REFUND_PENDING = "refund_pending", "Paid too late, refund under way"
+        REFUNDED = "refunded", "Refunded"
+        EXPIRED = "expired", "Checkout expired unpaid"
+
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    entry = models.OneToOneField(
+        "waitlist.WaitingListEntry",
+        on_delete=models.PROTECT,
+        related_name="order",
+        help_text="The offer this order pays for (one order per offer).",
+    )
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="orders")
+    quantity = models.PositiveIntegerField()
+    unit_amount_minor = models.PositiveIntegerField()
+    amount_minor = models.PositiveIntegerField()
+    application_fee_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    stripe_account_id = models.CharField(max_length=64)
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    checkout_expires_at = models.DateTimeField()
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    refund_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="order_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor=models.F("unit_amount_minor") * models.F("quantity")),
+                name="order_amount_is_unit_times_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(application_fee_minor__lte=models.F("amount_minor")),
+                name="order_fee_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="fulfilled") | Q(fulfilled_at__isnull=False),
+                name="order_fulfilled_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk} ({self.get_status_display()})"
+
+
+class StripeEvent(models.Model):
+    """A webhook event, stored once by its Stripe id; processed by a job."""
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    account = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["processed_at", "received_at"], name="stripe_event_todo_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"

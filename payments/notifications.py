@@ -1,0 +1,32 @@
+"""E-mails about orders, sent by a job after the change has committed."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from payments.models import Order
+
+SUBJECTS = {
+    "fulfilled": "Your tickets for {event}",
+    "refunded": "Your payment for {event} has been refunded",
+}
+
+
+def send_order_email(*, order_id: int, kind: str) -> None:
+    order = Order.objects.select_related("buyer", "ticket_type__event").filter(pk=order_id).first()
+    if order is None or kind not in SUBJECTS:
+        return
+    event = order.ticket_type.event
+    context = {
+        "order": order,
+        "event": event,
+        "ticket_type": order.ticket_type,
+        "event_url": settings.SITE_URL + reverse("event_detail", args=[event.pk]),
+    }
+    send_mail(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(event=event.name),
+        message=render_to_string(f"payments/email/{kind}.txt", context),
+        from_email=None,
+        recipient_list=[order.buyer.email],
+    )

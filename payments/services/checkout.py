@@ -1,0 +1,197 @@
+"""Checkout for a live offer: one order per offer, one Checkout Session per order, created
+on the organiser's connected account with the platform fee."""
+
+import logging
+from datetime import datetime, timedelta
+
+import stripe
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from audit.services import record_change
+from events.locks import lock_ticket_types
+from events.models import Event, TicketType
+from payments.models import ConnectedAccount, Order
+from payments.stripe_api import (
+    PaymentProviderUnavailable,
+    PaymentsError,
+    as_dict,
+    client,
+    platform_fee_minor,
+)
+from waitlist import services as waitlist_services
+from waitlist.models import WaitingListEntry
+
+logger = logging.getLogger(__name__)
+EntryStatus = WaitingListEntry.Status
+# Stripe: a session's expires_at "can be anywhere from 30 minutes to 24 hours after
+# Checkout Session creation". A minute of margin covers the trip to Stripe.
+SHORTEST_SESSION = timedelta(minutes=31)
+
+
+def start_checkout(
+    *, buyer: User, entry_id: int, success_url: str, cancel_url: str, now: datetime | None = None
+) -> Order:
+    """The buyer's order for their own live offer, with a Checkout Session to pay it.
+
+    Calling it again (a second click on "Buy") returns the same order and session. Raises
+    Http404 for someone else's entry, OfferExpired (410) after expiry, PaymentsError (409)
+    when the event, ticket type or organiser's account cannot take the payment, and
+    PaymentProviderUnavailable (502) when Stripe cannot be reached.
+    """
+    now = now or timezone.now()
+    entry = WaitingListEntry.objects.filter(pk=entry_id, user=buyer).first()
+    if entry is None:
+        raise Http404("No such offer.")
+    order = _reserve_order(entry=entry, now=now)
+    if not order.checkout_session_id:
+        order = _create_session(order, success_url=success_url, cancel_url=cancel_url, now=now)
+    return order
+
+
+def _reserve_order(*, entry: WaitingListEntry, now: datetime) -> Order:
+    # The lazy expiry: an offer past its time is expired (and passed on) before anything else.
+    waitlist_services.expire_overdue_offers(ticket_type_id=entry.ticket_type_id, now=now)
+    with transaction.atomic():
+        ticket_type = lock_ticket_types([entry.ticket_type_id])[entry.ticket_type_id]
+        entry.refresh_from_db()
+        existing = Order.objects.filter(entry=entry).first()
+        if existing is not None and existing.status != Order.Status.PENDING:
+            raise PaymentsError("This offer has already been paid for.")
+        _check_payable(entry, ticket_type, now)
+        if existing is not None:
+            return existing
+        account = ConnectedAccount.objects.filter(
+            organiser_id=ticket_type.event.organiser_id
+        ).first()
+        if account is None or not account.charges_enabled:
+            raise PaymentsError(
+                "The organiser cannot take card payments right now, so nothing can be bought. "
+                "Your offer stays held until it expires."
+            )
+        unit = entry.offered_price_minor or 0
+        amount = unit * entry.quantity
+        assert entry.expires_at is not None  # an offer always has one (DB constraint)
+        order = Order.objects.create(
+            buyer_id=entry.user_id,
+            entry=entry,
+            ticket_type=ticket_type,
+            quantity=entry.quantity,
+            unit_amount_minor=unit,
+            amount_minor=amount,
+            application_fee_minor=platform_fee_minor(amount),
+            currency=ticket_type.event.currency,
+            stripe_account_id=account.stripe_account_id,
+            checkout_expires_at=max(entry.expires_at, now + SHORTEST_SESSION),
+        )
+        record_change(
+            actor=entry.user,
+            action="order.created",
+            target=order,
+            after={"amount_minor": amount, "fee_minor": order.application_fee_minor},
+        )
+    return order
+
+
+def _check_payable(entry: WaitingListEntry, ticket_type: TicketType, now: datetime) -> None:
+    event = ticket_type.event
+    if entry.status == EntryStatus.EXPIRED:
+        raise waitlist_services.OfferExpired(
+            "Sorry, this offer has expired and passed to the next in line."
+        )
+    if entry.status != EntryStatus.OFFERED or entry.expires_at is None or entry.expires_at <= now:
+        raise PaymentsError("There is no open offer to pay for.")
+    if not entry.offered_price_minor:
+        raise PaymentsError("These tickets are free: claim them instead.")
+    if event.status == Event.Status.CANCELLED:
+        raise PaymentsError("This event has been cancelled.")
+    if event.status != Event.Status.PUBLISHED:
+        raise PaymentsError("This event is not on sale.")
+    if (event.ends_at or event.starts_at) <= now:
+        raise PaymentsError("This event is over.")
+    if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
+        raise PaymentsError(f"The sale of “{ticket_type.name}” has ended.")
+
+
+def _create_session(order: Order, *, success_url: str, cancel_url: str, now: datetime) -> Order:
+    if order.checkout_expires_at < now + SHORTEST_SESSION:
+        # A retry long after the first attempt: Stripe would refuse the old expiry.
+        order.checkout_expires_at = now + SHORTEST_SESSION
+        Order.objects.filter(pk=order.pk).update(checkout_expires_at=order.checkout_expires_at)
+    expires_at = int(order.checkout_expires_at.timestamp())
+    try:
+        session = client().v1.checkout.sessions.create(
+            params=_session_params(order, success_url, cancel_url, expires_at),
+            options={
+                "stripe_account": order.stripe_account_id,
+                # Same order and expiry → same key → the same session, however often the
+                # buyer clicks or the SDK retries.
+                "idempotency_key": f"tickethub-checkout-{order.pk}-{expires_at}",
+            },
+        )
+    except stripe.StripeError as error:
+        logger.warning("Checkout for order %s failed: %s", order.pk, error.user_message or error)
+        raise PaymentProviderUnavailable() from error
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not order.checkout_session_id:
+            order.checkout_session_id = session.id
+            order.checkout_url = session.url or ""
+            order.save(update_fields=["checkout_session_id", "checkout_url"])
+    return order
+
+
+def _session_params(order: Order, success_url: str, cancel_url: str, expires_at: int) -> dict:
+    ticket_type = order.ticket_type
+    event = ticket_type.event
+    metadata = {
+        "order_id": str(order.pk),
+        "offer_id": str(order.entry_id),
+        "event_id": str(event.pk),
+        "buyer_id": str(order.buyer_id),
+    }
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": order.quantity,
+                "price_data": {
+                    "currency": order.currency.lower(),
+                    "unit_amount": order.unit_amount_minor,
+                    "product_data": {"name": f"{event.name} — {ticket_type.name}"},
+                },
+            }
+        ],
+        "payment_intent_data": {
+            "application_fee_amount": order.application_fee_minor,
+            "metadata": metadata,
+        },
+        "metadata": metadata,
+        "client_reference_id": str(order.pk),
+        "customer_email": order.buyer.email,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": expires_at,
+    }
+
+
+def retrieve_session(order: Order) -> dict:
+    """The order's Checkout Session as Stripe has it now (raises stripe.StripeError)."""
+    session = client().v1.checkout.sessions.retrieve(
+        order.checkout_session_id or "", options={"stripe_account": order.stripe_account_id}
+    )
+    return as_dict(session)
+
+
+def expire_session(order: Order) -> dict:
+    """Expire the order's open session at Stripe; a session that is no longer open (paid a
+    moment ago, or expired) is fetched instead, so the caller acts on what really happened."""
+    try:
+        session = client().v1.checkout.sessions.expire(
+            order.checkout_session_id or "", options={"stripe_account": order.stripe_account_id}
+        )
+    except stripe.InvalidRequestError:
+        return retrieve_session(order)
+    return as_dict(session)

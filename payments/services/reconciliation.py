@@ -1,0 +1,70 @@
+"""The payments sweep: repair whatever a lost webhook, a crash or a Stripe outage left, by
+asking Stripe and going through the same services as everything else."""
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+import stripe
+from django.utils import timezone
+
+from payments.models import Order, StripeEvent
+from payments.services.fulfilment import (
+    refresh_order,
+    refund_late_order,
+    settle_order_of_ended_offer,
+)
+from payments.services.webhooks import process_stripe_event
+from waitlist.models import WaitingListEntry
+
+logger = logging.getLogger(__name__)
+# Give the webhook (and the buyer's return) this long before asking Stripe ourselves.
+GRACE = timedelta(minutes=1)
+BATCH = 200
+MAX_EVENT_ATTEMPTS = 10
+
+
+def reconcile_payments(*, now: datetime | None = None) -> Counter:
+    """One pass; returns what it fixed, by kind, and logs it. Idempotent."""
+    now = now or timezone.now()
+    fixed: Counter = Counter()
+    _reconcile_open_orders(now, fixed)
+    for order in Order.objects.filter(status=Order.Status.REFUND_PENDING)[:BATCH]:
+        if refund_late_order(order_id=order.pk, now=now).status == Order.Status.REFUNDED:
+            fixed["late payment refunded"] += 1
+    stale_events = StripeEvent.objects.filter(
+        processed_at__isnull=True,
+        received_at__lte=now - GRACE,
+        attempts__lt=MAX_EVENT_ATTEMPTS,
+    ).order_by("received_at")[:BATCH]
+    for event in stale_events:
+        try:
+            process_stripe_event(event_pk=event.pk)
+            fixed["webhook event processed late"] += 1
+        except Exception as error:  # one bad event must not stop the sweep; it is retried
+            StripeEvent.objects.filter(pk=event.pk).update(last_error=repr(error)[:2000])
+            logger.exception("Stripe event %s failed again", event.stripe_event_id)
+    if fixed:
+        logger.info("Payments sweep fixed: %s", dict(fixed))
+    return fixed
+
+
+def _reconcile_open_orders(now: datetime, fixed: Counter) -> None:
+    open_orders = Order.objects.filter(
+        status=Order.Status.PENDING,
+        checkout_session_id__isnull=False,
+        created_at__lte=now - GRACE,
+    ).order_by("created_at")[:BATCH]
+    ended = (WaitingListEntry.Status.OFFERED, WaitingListEntry.Status.PURCHASED)
+    for order in open_orders:
+        try:
+            entry_status = WaitingListEntry.objects.get(pk=order.entry_id).status
+            if entry_status not in ended:
+                after = settle_order_of_ended_offer(entry_id=order.entry_id, now=now)
+            else:
+                after = refresh_order(order=order, now=now)
+        except stripe.StripeError as error:
+            logger.warning("Sweep could not reach Stripe for order %s: %s", order.pk, error)
+            continue
+        if after is not None and after.status != Order.Status.PENDING:
+            fixed[f"order {after.status}"] += 1

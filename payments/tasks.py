@@ -1,0 +1,50 @@
+"""Payments jobs: each takes ids, calls one service and owns only its retry policy."""
+
+import stripe
+from django.db import OperationalError
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+
+from payments import notifications
+from payments.services.fulfilment import settle_order_of_ended_offer
+from payments.services.reconciliation import reconcile_payments
+from payments.services.webhooks import process_stripe_event
+from tickethub.errors import Busy
+from tickethub.jobs import retry_only_if
+
+# Stripe unreachable, a lock that timed out, a briefly locked SQLite file: worth retrying.
+# The sweep picks up whatever still fails.
+TRANSIENT = (
+    stripe.APIConnectionError,
+    stripe.RateLimitError,
+    stripe.APIError,
+    Busy,
+    OperationalError,
+)
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, TRANSIENT)
+
+
+@db_task(retries=5, retry_delay=5)
+def process_stripe_event_task(event_pk: int) -> None:
+    with retry_only_if(_is_transient):
+        process_stripe_event(event_pk=event_pk)
+
+
+@db_task(retries=5, retry_delay=10)
+def expire_checkout_of_offer(entry_id: int) -> None:
+    with retry_only_if(_is_transient):
+        settle_order_of_ended_offer(entry_id=entry_id)
+
+
+@db_task(retries=3, retry_delay=30)
+def send_order_email(order_id: int, kind: str) -> None:
+    notifications.send_order_email(order_id=order_id, kind=kind)
+
+
+@db_periodic_task(crontab(minute="*"))
+def reconcile_payments_every_minute() -> None:
+    with lock_task("payments-sweep"):
+        reconcile_payments()

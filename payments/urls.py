@@ -1,0 +1,21 @@
+from django.urls import path
+
+from payments import views
+
+urlpatterns = [
+    path("organiser/get-paid/", views.get_paid, name="payments_get_paid"),
+    path("organiser/get-paid/start/", views.start_onboarding, name="payments_start_onboarding"),
+    path("organiser/get-paid/return/", views.onboarding_return, name="payments_onboarding_return"),
+    path(
+        "organiser/get-paid/refresh/", views.onboarding_refresh, name="payments_onboarding_refresh"
+    ),
+    path("organiser/get-paid/dashboard/", views.express_dashboard, name="payments_dashboard"),
+    path("offers/<int:entry_id>/checkout/", views.checkout, name="checkout"),
+    path(
+        "offers/<int:entry_id>/checkout/cancelled/",
+        views.checkout_cancelled,
+        name="checkout_cancelled",
+    ),
+    path("checkout/success/", views.checkout_success, name="checkout_success"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+]

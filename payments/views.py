@@ -1,0 +1,125 @@
+import contextlib
+
+import stripe
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from payments import selectors
+from payments.services.accounts import (
+    connected_account_of,
+    express_dashboard_link,
+    onboarding_link,
+    refresh_account_status,
+)
+from payments.services.checkout import start_checkout
+from payments.services.fulfilment import refresh_order
+from payments.services.webhooks import record_stripe_event
+from tickethub.errors import DomainError
+
+# --- organisers ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def get_paid(request: HttpRequest) -> HttpResponse:
+    status = selectors.payout_status(organiser=request.user)
+    return render(request, "payments/get_paid.html", {"status": status})
+
+
+@login_required
+@require_POST
+def start_onboarding(request: HttpRequest) -> HttpResponse:
+    return redirect(_onboarding_url(request))
+
+
+@login_required
+@require_GET
+def onboarding_refresh(request: HttpRequest) -> HttpResponse:
+    """Stripe sends the organiser here when a link has expired or was used: a new one."""
+    return redirect(_onboarding_url(request))
+
+
+def _onboarding_url(request: HttpRequest) -> str:
+    return onboarding_link(
+        organiser=request.user,
+        return_url=request.build_absolute_uri(reverse("payments_onboarding_return")),
+        refresh_url=request.build_absolute_uri(reverse("payments_onboarding_refresh")),
+    )
+
+
+@login_required
+@require_GET
+def onboarding_return(request: HttpRequest) -> HttpResponse:
+    account = connected_account_of(request.user)
+    if account is not None:
+        try:
+            account = refresh_account_status(stripe_account_id=account.stripe_account_id)
+        except stripe.StripeError:
+            messages.warning(request, "Stripe did not answer; your status will update shortly.")
+    if account is not None and account.charges_enabled:
+        messages.success(request, "Your Stripe account can take payments. You're ready to sell.")
+    return redirect("payments_get_paid")
+
+
+@login_required
+@require_POST
+def express_dashboard(request: HttpRequest) -> HttpResponse:
+    url = express_dashboard_link(organiser=request.user)
+    if url is None:
+        raise DomainError("Finish setting up your Stripe account first.")
+    return redirect(url)
+
+
+# --- buyers ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def checkout(request: HttpRequest, entry_id: int) -> HttpResponse:
+    success = request.build_absolute_uri(reverse("checkout_success"))
+    order = start_checkout(
+        buyer=request.user,
+        entry_id=entry_id,
+        # Stripe replaces the template with the session id (Checkout's success_url rules).
+        success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=request.build_absolute_uri(reverse("checkout_cancelled", args=[entry_id])),
+    )
+    return redirect(order.checkout_url)
+
+
+@login_required
+@require_GET
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    order = selectors.order_of_buyer_by_session(
+        buyer=request.user, session_id=request.GET.get("session_id", "")[:255]
+    )
+    if order is None:
+        raise Http404("No such order.")
+    # The buyer may be back before the webhook: ask Stripe, so they see tickets at once. If
+    # Stripe doesn't answer, the webhook or the sweep settles it; the page keeps checking.
+    with contextlib.suppress(stripe.StripeError):
+        order = refresh_order(order=order)
+    template = "payments/_order_status.html" if request.htmx else "payments/success.html"
+    return render(request, template, {"order": order, "tickets": order.tickets.all()})
+
+
+@login_required
+@require_GET
+def checkout_cancelled(request: HttpRequest, entry_id: int) -> HttpResponse:
+    messages.info(request, "Payment cancelled. Your tickets stay held until the offer expires.")
+    return redirect("my_queue")
+
+
+# --- Stripe ----------------------------------------------------------------------------------
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature is the check
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    record_stripe_event(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+    return JsonResponse({"received": True})
