@@ -185,3 +185,15 @@ def stripe_sim(_stripe_sim_session, settings):
     settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
     yield sim
     sim.reset()
+
+
+@pytest.fixture
+def jobs():
+    """The real Huey queue, emptied; ``jobs.run_due()`` runs what a consumer would."""
+    from huey.contrib.djhuey import HUEY
+
+    from tests.jobs import JobRunner
+
+    HUEY.flush()
+    yield JobRunner(HUEY)
+    HUEY.flush()

@@ -181,7 +181,7 @@ def describe(latencies: list[float]) -> str:
 
 
 def explain(ticket_type_id: int, last) -> None:
-    """The plans of queue_position's two queries and of the naive count, for the last entry."""
+    """The plans of queue_position's statement and of the naive count, for the last entry."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -192,9 +192,7 @@ def explain(ticket_type_id: int, last) -> None:
     statements = [query["sql"] for query in captured.captured_queries]
     with connection.cursor() as cursor:
         naive = NAIVE.replace("%s", str(ticket_type_id), 1).replace("%s", str(last.sequence), 1)
-        for label, sql in zip(
-            ("blocks ahead", "own block", "naive"), [*statements, naive], strict=True
-        ):
+        for label, sql in zip(("queue_position", "naive"), [*statements, naive], strict=True):
             if connection.vendor == "postgresql":
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             else:

@@ -44,12 +44,12 @@ from hypothesis.stateful import (
 from audit.models import AuditLogEntry
 from events import services as event_services
 from events.models import Event, TicketType
-from tests.factories import EventFactory, TicketTypeFactory
-from tickets.models import Ticket
 from payments.models import ConnectedAccount
+from tests.factories import EventFactory, TicketTypeFactory
+from tests.jobs import JobRunner
+from tickets.models import Ticket
 from waitlist import selectors, services
 from waitlist.models import LiveEvent, QueueBlock, QueueState, WaitingListEntry
-from waitlist.tests.conftest import JobRunner
 from waitlist.tests.queue_model import (
     OFFER_WINDOW,
     OFFER_WINDOW_MINUTES,
