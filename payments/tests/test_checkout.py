@@ -77,9 +77,8 @@ def test_someone_else_s_offer_is_not_found(stripe_sim, offer, buyers):
 
 
 def test_an_expired_offer_cannot_be_paid(stripe_sim, offer, buyers):
-    with time_machine.travel(offer.expires_at + timedelta(seconds=1)):
-        with pytest.raises(OfferExpired):
-            checkout(buyers[0], offer)
+    with time_machine.travel(offer.expires_at + timedelta(seconds=1)), pytest.raises(OfferExpired):
+        checkout(buyers[0], offer)
     assert not Order.objects.exists()
 
 
