@@ -19,7 +19,7 @@ from payments.services.accounts import (
 from payments.services.checkout import start_checkout
 from payments.services.fulfilment import refresh_order
 from payments.services.webhooks import record_stripe_event
-from tickethub.errors import DomainError
+from payments.stripe_api import PaymentsError
 
 # --- organisers ------------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ def onboarding_return(request: HttpRequest) -> HttpResponse:
 def express_dashboard(request: HttpRequest) -> HttpResponse:
     url = express_dashboard_link(organiser=request.user)
     if url is None:
-        raise DomainError("Finish setting up your Stripe account first.")
+        raise PaymentsError("Finish setting up your Stripe account first.")
     return redirect(url)
 
 

@@ -114,3 +114,22 @@ def test_account_updated_takes_the_status_from_stripe_not_from_the_event(stripe_
     )
     process_stripe_event(event_pk=event.pk)
     assert ConnectedAccount.objects.get(pk=account.pk).charges_enabled
+
+
+def test_a_payment_reaches_the_site_by_signed_webhook_and_issues_the_tickets(
+    asgi_server, stripe_sim, offer, buyers, jobs, settings
+):
+    stripe_sim.configure_webhook(
+        asgi_server.url + URL, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_CONNECT_WEBHOOK_SECRET
+    )
+    order = checkout(buyers[0], offer)
+    stripe_sim.pay(order.checkout_session_id)  # the buyer never comes back to the site
+    stripe_sim.deliver()
+
+    completed = StripeEvent.objects.get(type="checkout.session.completed")
+    assert completed.account == order.stripe_account_id  # a Connect event
+    assert {d["status_code"] for d in stripe_sim.deliveries()} == {200}
+    jobs.run_due()
+    assert Order.objects.get(pk=order.pk).status == Order.Status.FULFILLED
+    assert Ticket.objects.filter(order=order).count() == 2
+    assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
