@@ -56,7 +56,8 @@ def event_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Event created as a draft. Publish it when you are ready.")
             return redirect("event_edit", event_id=event.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "events/edit.html", {"editor": editor}, status=status)
+    context = {"editor": editor, "payments_ready": _payments_ready(request)}
+    return render(request, "events/edit.html", context, status=status)
 
 
 @login_required
@@ -79,7 +80,14 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
             messages.success(request, "Changes saved.")
             return redirect("event_edit", event_id=event.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "events/edit.html", {"editor": editor, "event": event}, status=status)
+    context = {"editor": editor, "event": event, "payments_ready": _payments_ready(request)}
+    return render(request, "events/edit.html", context, status=status)
+
+
+def _payments_ready(request: HttpRequest) -> bool:
+    from payments.selectors import can_take_payments
+
+    return can_take_payments(organiser_id=request.user.pk)
 
 
 @login_required
