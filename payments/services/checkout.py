@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from stripe.params.checkout import SessionCreateParams
 
 from audit.services import record_change
 from events.locks import lock_ticket_types
@@ -143,7 +144,9 @@ def _create_session(order: Order, *, success_url: str, cancel_url: str, now: dat
     return order
 
 
-def _session_params(order: Order, success_url: str, cancel_url: str, expires_at: int) -> dict:
+def _session_params(
+    order: Order, success_url: str, cancel_url: str, expires_at: int
+) -> "SessionCreateParams":
     ticket_type = order.ticket_type
     event = ticket_type.event
     metadata = {

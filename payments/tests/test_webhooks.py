@@ -120,7 +120,9 @@ def test_a_payment_reaches_the_site_by_signed_webhook_and_issues_the_tickets(
     asgi_server, stripe_sim, offer, buyers, jobs, settings
 ):
     stripe_sim.configure_webhook(
-        asgi_server.url + URL, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_CONNECT_WEBHOOK_SECRET
+        asgi_server.url + URL,
+        settings.STRIPE_WEBHOOK_SECRET,
+        settings.STRIPE_CONNECT_WEBHOOK_SECRET,
     )
     order = checkout(buyers[0], offer)
     stripe_sim.pay(order.checkout_session_id)  # the buyer never comes back to the site
