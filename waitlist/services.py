@@ -15,7 +15,7 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
-from audit.services import record_change
+from audit.services import audit_row, record_change, record_changes
 from events.locks import lock_ticket_types
 from events.models import Event, TicketType
 from events.services import hold_places, release_held_places
@@ -200,6 +200,39 @@ def _serve(ticket_type: TicketType, state: QueueState, now: datetime) -> list[Wa
     return offered
 
 
+def _offer_at_once(
+    ticket_type: TicketType, *, user: User, quantity: int, state: QueueState, now: datetime
+) -> WaitingListEntry:
+    """Nobody waits and the places are free: the entry is made an offer as it is created,
+    without the queue bookkeeping it would enter and leave in the same transaction (this
+    is the hot path of an on-sale rush, run under the ticket type's lock)."""
+    hold_places(ticket_type=ticket_type, quantity=quantity)
+    entry = WaitingListEntry.objects.create(
+        ticket_type=ticket_type,
+        user=user,
+        quantity=quantity,
+        sequence=state.last_sequence,
+        status=Status.OFFERED,
+        offered_at=now,
+        expires_at=now + timedelta(minutes=ticket_type.event.offer_window_minutes),
+        offered_price_minor=ticket_type.price_minor,
+    )
+    record_changes(
+        [
+            audit_row(actor=user, action="waitlist.joined", target=entry),
+            audit_row(
+                actor=None,
+                action="offer.made",
+                target=entry,
+                before={"status": Status.WAITING},
+                after={"status": Status.OFFERED, "held": quantity},
+            ),
+        ]
+    )
+    _after_commit(entry, "offer_made")
+    return entry
+
+
 def _settle(ticket_type: TicketType, now: datetime) -> QueueState:
     """Expire overdue offers, then serve the queue; returns the saved queue state."""
     state = _queue_state(ticket_type)
@@ -282,16 +315,19 @@ def join_waiting_list(
             # Taken last, under the lock, so a refused or repeated join never uses a slot.
             slot = ratelimit.take_join_slot(user.pk)
             state.last_sequence += 1
-            entry = WaitingListEntry.objects.create(
-                ticket_type=locked, user=user, quantity=quantity, sequence=state.last_sequence
-            )
-            _count_waiting(entry, state, +1)
-            record_change(actor=user, action="waitlist.joined", target=entry)
-            offered = _serve(locked, state, now)
+            if state.waiting_entries == 0 and quantity <= locked.remaining:
+                entry = _offer_at_once(locked, user=user, quantity=quantity, state=state, now=now)
+            else:
+                entry = WaitingListEntry.objects.create(
+                    ticket_type=locked, user=user, quantity=quantity, sequence=state.last_sequence
+                )
+                _count_waiting(entry, state, +1)
+                record_change(actor=user, action="waitlist.joined", target=entry)
+                offered = _serve(locked, state, now)
+                entry = next((offer for offer in offered if offer.pk == entry.pk), entry)
+                if entry.status == Status.WAITING:
+                    _after_commit(entry, "joined")
             state.save()
-            entry = next((offer for offer in offered if offer.pk == entry.pk), entry)
-            if entry.status == Status.WAITING:
-                _after_commit(entry, "joined")
             _queue_moved(locked)
     except BaseException:
         if slot is not None:
