@@ -6,7 +6,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from payments import notifications
-from payments.services.fulfilment import settle_order_of_ended_offer
+from payments.services.fulfilment import close_checkout_of_offer
 from payments.services.reconciliation import reconcile_payments
 from payments.services.webhooks import process_stripe_event
 from tickethub.errors import Busy
@@ -36,7 +36,7 @@ def process_stripe_event_task(event_pk: int) -> None:
 @db_task(retries=5, retry_delay=10)
 def expire_checkout_of_offer(entry_id: int) -> None:
     with retry_only_if(_is_transient):
-        settle_order_of_ended_offer(entry_id=entry_id)
+        close_checkout_of_offer(entry_id=entry_id)
 
 
 @db_task(retries=3, retry_delay=30)

@@ -38,6 +38,10 @@ class WaitingListEntry(models.Model):
         null=True, blank=True, help_text="Unit price fixed when the offer was made."
     )
     ended_at = models.DateTimeField(null=True, blank=True)
+    # A paid offer whose buyer has started paying: at expiry its places are released only
+    # once Stripe confirms the checkout closed unpaid (payments asks; see waitlist.services).
+    checkout_started_at = models.DateTimeField(null=True, blank=True)
+    checkout_close_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "waiting list entries"

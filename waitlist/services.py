@@ -143,12 +143,19 @@ def _end_entry(entry: WaitingListEntry, status: str, now: datetime) -> None:
     entry.save(update_fields=["status", "ended_at"])
 
 
+CHECKOUT_CLOSE_RETRY = timedelta(minutes=1)
+
+
 def _expire_overdue(ticket_type: TicketType, now: datetime) -> list[WaitingListEntry]:
     overdue = list(
         WaitingListEntry.objects.filter(
             ticket_type=ticket_type, status=Status.OFFERED, expires_at__lte=now
         ).order_by("sequence")
     )
+    in_checkout = [entry for entry in overdue if entry.checkout_started_at is not None]
+    for entry in in_checkout:
+        _request_checkout_close(entry, now)
+    overdue = [entry for entry in overdue if entry.checkout_started_at is None]
     for entry in overdue:
         _end_entry(entry, Status.EXPIRED, now)
         release_held_places(ticket_type=ticket_type, quantity=entry.quantity)
@@ -270,6 +277,18 @@ def _after_commit(entry: WaitingListEntry, kind: str) -> None:
         _close_checkout_after_commit(entry)
 
 
+def _request_checkout_close(entry: WaitingListEntry, now: datetime) -> None:
+    """An overdue offer whose buyer started paying keeps its places until payments has
+    asked Stripe: a payment made in time but reported late must find them still held.
+    Asked again each minute while Stripe cannot be reached."""
+    requested = entry.checkout_close_requested_at
+    if requested is not None and now - requested < CHECKOUT_CLOSE_RETRY:
+        return
+    entry.checkout_close_requested_at = now
+    entry.save(update_fields=["checkout_close_requested_at"])
+    _close_checkout_after_commit(entry)
+
+
 def _close_checkout_after_commit(entry: WaitingListEntry) -> None:
     """A paid offer that ends unpaid may have a Checkout Session open: it must close, so
     nobody pays for places that passed on."""
@@ -334,6 +353,30 @@ def join_waiting_list(
             slot.release()
         raise
     return JoinResult(entry, created=True)
+
+
+def hold_for_checkout(*, entry: WaitingListEntry, now: datetime) -> None:
+    """Payments calls this, holding the ticket type's lock, when the buyer starts paying
+    for their live offer; from then on only release_after_checkout ends it unpaid."""
+    if entry.checkout_started_at is None:
+        entry.checkout_started_at = now
+        entry.save(update_fields=["checkout_started_at"])
+
+
+def release_after_checkout(*, entry_id: int, now: datetime | None = None) -> WaitingListEntry:
+    """Payments calls this once Stripe confirms the offer's checkout closed unpaid: the
+    offer is then an ordinary one again, expired and passed on if it is overdue."""
+    now = now or timezone.now()
+    entry = WaitingListEntry.objects.get(pk=entry_id)
+    with transaction.atomic():
+        locked = _lock(entry.ticket_type_id)
+        entry.refresh_from_db()
+        if entry.status == Status.OFFERED and entry.checkout_started_at is not None:
+            entry.checkout_started_at = None
+            entry.save(update_fields=["checkout_started_at"])
+            _settle(locked, now)
+    entry.refresh_from_db()
+    return entry
 
 
 def expire_offer(*, entry_id: int, now: datetime | None = None) -> bool:

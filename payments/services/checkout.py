@@ -64,6 +64,8 @@ def _reserve_order(*, entry: WaitingListEntry, now: datetime) -> Order:
         _check_payable(entry, ticket_type, now)
         if existing is not None:
             return existing
+        # From here the offer's places wait for Stripe's word before they pass on.
+        waitlist_services.hold_for_checkout(entry=entry, now=now)
         account = ConnectedAccount.objects.filter(
             organiser_id=ticket_type.event.organiser_id
         ).first()

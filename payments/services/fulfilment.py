@@ -151,17 +151,25 @@ def refund_late_order(*, order_id: int, now: datetime | None = None) -> Order:
     return order
 
 
-def settle_order_of_ended_offer(*, entry_id: int, now: datetime | None = None) -> Order | None:
-    """When an offer ends unpaid (expired, declined), expire its open Checkout Session so
-    nobody pays for places that have passed on; a payment that beat us to it is fulfilled
-    or refunded as usual."""
-    order = Order.objects.filter(entry_id=entry_id, status=Status.PENDING).first()
-    if order is None or not order.checkout_session_id:
-        return order
-    entry_status = WaitingListEntry.objects.filter(pk=entry_id).values_list("status", flat=True)
-    if entry_status.first() in (WaitingListEntry.Status.OFFERED, WaitingListEntry.Status.PURCHASED):
-        return order
-    return apply_session(session=expire_session(order), now=now)
+def close_checkout_of_offer(*, entry_id: int, now: datetime | None = None) -> Order | None:
+    """Close the Checkout Session of an offer that ended (declined) or ran out of time, and
+    act on what Stripe answers: paid (in time, reported late) → the offer's own held places
+    become tickets; expired unpaid → the order expires and only then do the offer's places
+    pass on (waitlist.services.release_after_checkout). Idempotent; Stripe unreachable →
+    stripe.StripeError, retried by the job and the sweep while the places stay held."""
+    now = now or timezone.now()
+    order = Order.objects.filter(entry_id=entry_id).first()
+    if order is not None and order.status == Status.PENDING:
+        if order.checkout_session_id:
+            order = apply_session(session=expire_session(order), now=now) or order
+        else:  # the session was never created: nothing can be paid
+            Order.objects.filter(pk=order.pk, status=Status.PENDING).update(status=Status.EXPIRED)
+            order.refresh_from_db()
+    if order is None or order.status == Status.EXPIRED:
+        entry = WaitingListEntry.objects.get(pk=entry_id)
+        if entry.status == WaitingListEntry.Status.OFFERED and entry.checkout_started_at:
+            waitlist_services.release_after_checkout(entry_id=entry_id, now=now)
+    return order
 
 
 def refresh_order(*, order: Order, now: datetime | None = None) -> Order:

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from payments.models import Order, StripeEvent
 from payments.services.fulfilment import (
+    close_checkout_of_offer,
     refresh_order,
     refund_late_order,
-    settle_order_of_ended_offer,
 )
 from payments.services.webhooks import process_stripe_event
 from waitlist.models import WaitingListEntry
@@ -20,6 +20,9 @@ from waitlist.models import WaitingListEntry
 logger = logging.getLogger(__name__)
 # Give the webhook (and the buyer's return) this long before asking Stripe ourselves.
 GRACE = timedelta(minutes=1)
+# How long after its session's expiry an expired order is still asked about: a payment
+# completing as the session expires must still end as tickets or a refund.
+LATE_PAYMENT_WATCH = timedelta(hours=1)
 BATCH = 200
 MAX_EVENT_ATTEMPTS = 10
 
@@ -54,17 +57,32 @@ def _reconcile_open_orders(now: datetime, fixed: Counter) -> None:
         status=Order.Status.PENDING,
         checkout_session_id__isnull=False,
         created_at__lte=now - GRACE,
-    ).order_by("created_at")[:BATCH]
-    ended = (WaitingListEntry.Status.OFFERED, WaitingListEntry.Status.PURCHASED)
-    for order in open_orders:
+    )
+    recently_expired = Order.objects.filter(
+        status=Order.Status.EXPIRED,
+        checkout_session_id__isnull=False,
+        checkout_expires_at__gte=now - LATE_PAYMENT_WATCH,
+    )
+    for order in [*open_orders.order_by("created_at")[:BATCH], *recently_expired[:BATCH]]:
+        before = order.status
         try:
-            entry_status = WaitingListEntry.objects.get(pk=order.entry_id).status
-            if entry_status not in ended:
-                after = settle_order_of_ended_offer(entry_id=order.entry_id, now=now)
+            if before == Order.Status.PENDING and _offer_needs_closing(order.entry_id, now):
+                after = close_checkout_of_offer(entry_id=order.entry_id, now=now)
             else:
                 after = refresh_order(order=order, now=now)
+                if after.status == Order.Status.EXPIRED:
+                    # A crash may have left the offer's places held for this checkout.
+                    close_checkout_of_offer(entry_id=order.entry_id, now=now)
         except stripe.StripeError as error:
             logger.warning("Sweep could not reach Stripe for order %s: %s", order.pk, error)
             continue
-        if after is not None and after.status != Order.Status.PENDING:
+        if after is not None and after.status != before:
             fixed[f"order {after.status}"] += 1
+
+
+def _offer_needs_closing(entry_id: int, now: datetime) -> bool:
+    """The offer ended, or is overdue with its places held for a checkout."""
+    entry = WaitingListEntry.objects.get(pk=entry_id)
+    if entry.status == WaitingListEntry.Status.OFFERED:
+        return entry.expires_at is not None and entry.expires_at <= now
+    return entry.status != WaitingListEntry.Status.PURCHASED

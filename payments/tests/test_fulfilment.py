@@ -105,10 +105,13 @@ def test_a_late_payment_when_the_places_are_gone_is_refunded_with_the_fee(
     stripe_sim, offer, buyers, paid_type, jobs, mailoutbox
 ):
     order = checkout(buyers[0], offer)
+    successor = join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=2)
     with time_machine.travel(offer.expires_at + timedelta(seconds=1)):
-        successor = join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=2)
+        expire_offer(entry_id=offer.pk)
+        jobs.run_due()  # Stripe confirms the session closed unpaid; the places pass on
+        successor.entry.refresh_from_db()
         assert successor.entry.status == WaitingListEntry.Status.OFFERED  # got the places
-        stripe_sim.pay(order.checkout_session_id, ignore_expiry=True)
+        stripe_sim.pay(order.checkout_session_id, ignore_expiry=True)  # paid all the same
         order = refresh_order(order=order)
         jobs.run_due()
 
@@ -125,6 +128,24 @@ def test_a_late_payment_when_the_places_are_gone_is_refunded_with_the_fee(
     paid_type.refresh_from_db()
     assert paid_type.sold_count + paid_type.held_count <= paid_type.capacity
     assert any("refunded" in message.subject for message in mailoutbox)
+
+
+def test_a_payment_in_time_reported_late_keeps_the_offer_s_places(
+    stripe_sim, offer, buyers, paid_type, jobs
+):
+    order = checkout(buyers[0], offer)
+    waiting = join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=1).entry
+    stripe_sim.pay(order.checkout_session_id)  # in time; no webhook, no return (yet)
+    with time_machine.travel(offer.expires_at + timedelta(seconds=1)):
+        expire_offer(entry_id=offer.pk)  # the expiry job, on time
+        offer.refresh_from_db()
+        assert offer.status == WaitingListEntry.Status.OFFERED  # held while Stripe is asked
+        jobs.run_due()
+
+    assert Order.objects.get(pk=order.pk).status == Status.FULFILLED
+    assert Ticket.objects.filter(order=order).count() == 2
+    waiting.refresh_from_db()
+    assert waiting.status == WaitingListEntry.Status.WAITING  # nothing was passed on
 
 
 def test_when_the_offer_expires_its_checkout_session_expires_too(stripe_sim, offer, buyers, jobs):
@@ -150,10 +171,14 @@ def test_the_sweep_fulfils_a_payment_whose_webhook_never_came(stripe_sim, offer,
     assert reconcile_payments() == {}  # nothing left to fix
 
 
-def test_the_sweep_retries_a_refund_stripe_could_not_make(stripe_sim, offer, buyers, paid_type):
+def test_the_sweep_retries_a_refund_stripe_could_not_make(
+    stripe_sim, offer, buyers, paid_type, jobs
+):
     order = checkout(buyers[0], offer)
+    join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=2)
     with time_machine.travel(offer.expires_at + timedelta(seconds=1)):
-        join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=2)
+        expire_offer(entry_id=offer.pk)
+        jobs.run_due()
         stripe_sim.pay(order.checkout_session_id, ignore_expiry=True)
         paid = session_of(stripe_sim, order)
         stripe_sim.set_faults(error_rate=1.0)  # Stripe answers every call with a 500
