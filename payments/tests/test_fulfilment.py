@@ -190,3 +190,30 @@ def test_the_sweep_retries_a_refund_stripe_could_not_make(
     assert fixed["late payment refunded"] == 1
     assert Order.objects.get(pk=order.pk).status == Status.REFUNDED
     assert TicketType.objects.get(pk=paid_type.pk).sold_count == 0
+
+
+def test_while_stripe_is_down_an_expiring_checkout_keeps_its_places_until_it_answers(
+    stripe_sim, offer, buyers, paid_type, jobs
+):
+    from waitlist.services import sweep
+
+    order = checkout(buyers[0], offer)
+    waiting = join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=1).entry
+    stripe_sim.set_faults(error_rate=1.0)
+    with time_machine.travel(offer.expires_at + timedelta(seconds=1), tick=False) as clock:
+        expire_offer(entry_id=offer.pk)
+        jobs.run_due()  # Stripe answers 500: nothing is known, nothing moves
+        offer.refresh_from_db()
+        assert offer.status == WaitingListEntry.Status.OFFERED
+        assert Order.objects.get(pk=order.pk).status == Status.PENDING
+
+        stripe_sim.set_faults()
+        clock.shift(timedelta(seconds=61))
+        sweep()  # the waitlist's sweep asks payments again
+        jobs.run_due()
+
+    offer.refresh_from_db()
+    waiting.refresh_from_db()
+    assert offer.status == WaitingListEntry.Status.EXPIRED
+    assert waiting.status == WaitingListEntry.Status.OFFERED
+    assert Order.objects.get(pk=order.pk).status == Status.EXPIRED
