@@ -114,7 +114,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # behave as they do in the running site.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_tickethub.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", 60))
+    # 0: under ASGI every request may run in another thread, and persistent connections
+    # pile up until PostgreSQL refuses more (bench/webhooks.py: 100 held by one uvicorn
+    # process at 60 s). Django's docs advise disabling them under ASGI; put PgBouncer in
+    # front when the connection set-up cost matters.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", 0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
