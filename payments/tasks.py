@@ -27,13 +27,17 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT)
 
 
-@db_task(retries=5, retry_delay=5)
+# Jobs' priorities: money first, then capacity (offer expiry), then e-mails (0).
+PAYMENT_PRIORITY = 20
+
+
+@db_task(retries=5, retry_delay=5, priority=PAYMENT_PRIORITY)
 def process_stripe_event_task(event_pk: int) -> None:
     with retry_only_if(_is_transient):
         process_stripe_event(event_pk=event_pk)
 
 
-@db_task(retries=5, retry_delay=10)
+@db_task(retries=5, retry_delay=10, priority=PAYMENT_PRIORITY)
 def expire_checkout_of_offer(entry_id: int) -> None:
     with retry_only_if(_is_transient):
         close_checkout_of_offer(entry_id=entry_id)

@@ -137,7 +137,9 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Priorities (Redis >= 5): payments and offer expiry run before e-mails, which a
+        # rush queues by the thousand.
+        "huey_class": "huey.PriorityRedisHuey",
         "name": env.str("HUEY_NAME", default="tickethub") + _TEST_WORKER,
         "url": REDIS_URL,
         "immediate": False,

@@ -24,7 +24,7 @@ def _is_transient(error: BaseException) -> bool:
     )
 
 
-@db_task(retries=MAX_TRANSIENT_RETRIES, retry_delay=2)
+@db_task(retries=MAX_TRANSIENT_RETRIES, retry_delay=2, priority=10)  # before e-mails
 def expire_offer_task(entry_id: int) -> bool:
     with retry_only_if(_is_transient):
         return services.expire_offer(entry_id=entry_id)
