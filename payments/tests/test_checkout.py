@@ -6,6 +6,7 @@ import pytest
 import stripe
 import time_machine
 from django.http import Http404
+from django.utils import timezone
 
 from events.models import Event
 from payments.models import ConnectedAccount, Order
@@ -98,8 +99,14 @@ def test_an_expired_offer_cannot_be_paid(stripe_sim, offer, buyers):
             lambda t: ConnectedAccount.objects.update(charges_enabled=False),
             "cannot take card payments",
         ),
+        (
+            lambda t: Event.objects.filter(pk=t.event_id).update(
+                starts_at=timezone.now() - timedelta(minutes=5)
+            ),
+            "is over",
+        ),
     ],
-    ids=["cancelled event", "sale ended", "account cannot charge"],
+    ids=["cancelled event", "sale ended", "account cannot charge", "event started"],
 )
 def test_checkout_is_refused_with_a_clear_message(
     stripe_sim, offer, buyers, paid_type, spoil, message
