@@ -324,10 +324,13 @@ def join_waiting_list(
         with transaction.atomic():
             locked = _lock(ticket_type_id)
             state = _queue_state(locked)
-            if _expire_overdue(locked, now):
-                _queue_moved(locked)
+            expired = _expire_overdue(locked, now)
             existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
             if existing is not None:
+                if expired:  # the places of the offers that just expired pass on now
+                    _serve(locked, state, now)
+                    state.save()
+                    _queue_moved(locked)
                 return JoinResult(existing, created=False)
             _check_joinable(locked, quantity, now)
             _check_buyer_limit(user=user, ticket_type=locked, quantity=quantity)
