@@ -15,6 +15,7 @@ from audit.services import record_change
 from events.locks import lock_ticket_types_of_event
 from events.models import Event, TicketType
 from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR
+from search.services import index_event
 from tickethub.errors import DomainError
 
 
@@ -144,6 +145,7 @@ def create_event(
             target=ticket_type,
             after=_ticket_type_snapshot(ticket_type),
         )
+    index_event(event=event)
     return event
 
 
@@ -187,6 +189,7 @@ def update_event(
 
         for ticket_type in event.ticket_types.all():
             serve_queue(ticket_type=ticket_type)
+        index_event(event=event)
     return event
 
 
@@ -258,6 +261,7 @@ def publish_event(*, event: Event, actor: User) -> Event:
         event.published_at = timezone.now()
         event.save(update_fields=["status", "published_at", "updated_at"])
         record_change(actor=actor, action="event.published", target=event)
+        index_event(event=event)
     return event
 
 
@@ -272,6 +276,7 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         event.status = Event.Status.DRAFT
         event.save(update_fields=["status", "updated_at"])
         record_change(actor=actor, action="event.unpublished", target=event)
+        index_event(event=event)
     return event
 
 

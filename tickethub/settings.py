@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tickets",
     "waitlist",
     "payments",
+    "search",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("waitlist.urls")),
     path("", include("payments.urls")),
+    path("", include("search.urls")),
 ]
 
 if settings.SERVE_MEDIA:

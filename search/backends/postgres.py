@@ -1,0 +1,190 @@
+"""PostgreSQL: weighted tsvectors with GIN indexes, and pg_trgm over the vocabulary.
+
+Three vectors per event, each with its own GIN index and its own planner statistics:
+``name_vector`` (tier 1), ``place_vector`` (name A + venue and address B, tier 2) and
+``document`` (A + B + description C, tier 3). Separate columns, not weight-restricted
+queries on one vector, because the planner estimates a weight-restricted match from the
+whole vector: a word common in addresses but rare in names ("london") would look common in
+tier 1, and the planner would walk the sort key expecting an early stop that never comes.
+
+Text is reduced to letters and digits before ``to_tsvector`` (the parser would otherwise
+keep "e-mail" or "example.com" as single tokens that no typed word matches), then folded by
+the ``tickethub_search`` configuration (simple + unaccent, see the migration).
+"""
+
+from django.db.backends.utils import CursorWrapper
+
+from search.backends import EventText, ListedEvent, RankedQuery, ranked_sql, read_ranked
+from search.ordering import sql_sort_key
+from search.query import (
+    MAX_COMPLETIONS,
+    MAX_TERM_CHARS,
+    MIN_TYPO_WORD_CHARS,
+    WordMatch,
+    word_match,
+)
+
+CONFIG = "tickethub_search"
+TIER_VECTORS = {1: "d.name_vector", 2: "d.place_vector", 3: "d.document"}
+TYPO_CANDIDATES = 10
+
+
+def _vector(text_sql: str) -> str:
+    return f"to_tsvector('{CONFIG}', regexp_replace({text_sql}, '[^[:alnum:]]+', ' ', 'g'))"
+
+
+# The three vectors from v.name, v.place and v.description (unweighted vectors).
+_VECTORS = (
+    "v.name, setweight(v.name, 'A') || setweight(v.place, 'B'),"
+    " setweight(v.name, 'A') || setweight(v.place, 'B') || setweight(v.description, 'C')"
+)
+_NEW_TERMS = (
+    "INSERT INTO search_searchterm (word)"  # noqa: S608
+    " SELECT DISTINCT u.lexeme FROM {source}, unnest({vector}) AS u(lexeme, positions, weights)"
+    f" WHERE u.lexeme ~ '^[[:alnum:]]+$' AND length(u.lexeme) <= {MAX_TERM_CHARS}{{only_new}}"
+    # Sorted, so two transactions adding the same new words wait for each other in one
+    # order and cannot deadlock.
+    " ORDER BY u.lexeme ON CONFLICT (word) DO NOTHING"
+)
+UPSERT = (
+    "WITH indexed AS ("  # noqa: S608
+    " INSERT INTO search_eventdocument AS d"
+    " (event_id, sort_key, starts_at, over_at, name_vector, place_vector, document)"
+    f" SELECT %(event_id)s, %(sort_key)s, %(starts_at)s, %(over_at)s, {_VECTORS}"
+    f" FROM (SELECT {_vector('%(name)s')} AS name, {_vector('%(place)s')} AS place,"
+    f" {_vector('%(description)s')} AS description) AS v"
+    " ON CONFLICT (event_id) DO UPDATE SET sort_key = EXCLUDED.sort_key,"
+    " starts_at = EXCLUDED.starts_at, over_at = EXCLUDED.over_at,"
+    " name_vector = EXCLUDED.name_vector, place_vector = EXCLUDED.place_vector,"
+    " document = EXCLUDED.document"
+    " RETURNING d.document) "
+    + _NEW_TERMS.format(
+        source="indexed",
+        vector="indexed.document",
+        only_new=" AND NOT EXISTS (SELECT 1 FROM search_searchterm t WHERE t.word = u.lexeme)",
+    )
+)
+_PLACE = "e.venue_name || ' ' || e.address"
+_REBUILD_KEY = sql_sort_key(
+    epoch_seconds="floor(extract(epoch FROM v.over_at))::bigint", event_id="e.id"
+)
+REBUILD_DOCUMENTS = (
+    "INSERT INTO search_eventdocument"  # noqa: S608
+    " (event_id, sort_key, starts_at, over_at, name_vector, place_vector, document)"
+    " SELECT e.id,"
+    f" {_REBUILD_KEY},"
+    f" e.starts_at, v.over_at, {_VECTORS}"
+    " FROM events_event e CROSS JOIN LATERAL (SELECT"
+    f" {_vector('e.name')} AS name, {_vector(_PLACE)} AS place,"
+    f" {_vector('e.description')} AS description,"
+    " COALESCE(e.ends_at, e.starts_at) AS over_at) AS v"
+    " WHERE e.status = 'published'"
+)
+
+
+class PostgresBackend:
+    def upsert(self, cursor: CursorWrapper, document: EventText) -> None:
+        cursor.execute(UPSERT, vars(document))
+
+    def remove(self, cursor: CursorWrapper, event_id: int) -> None:
+        cursor.execute("DELETE FROM search_eventdocument WHERE event_id = %s", [event_id])
+
+    def rebuild(self, cursor: CursorWrapper) -> int:
+        """Refill the index from the published events: the secondary indexes are dropped
+        during the load and built once after it (several times faster than maintaining them
+        row by row), from their own definitions so nothing here restates the migration.
+
+        TRUNCATE holds an exclusive lock until commit: searches and index writes wait for
+        the rebuild, and none is lost (a service's write lands after it, on the new rows).
+        """
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        # PostgreSQL refuses to truncate or index a table with pending trigger events: the
+        # deferred foreign-key checks of rows this transaction already wrote, and of the
+        # rows loaded below. Check them as they come; deferred again (as Django declares
+        # them) at the end.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE search_eventdocument, search_searchterm")
+        # Every index but those of constraints (the key, the unique sort key).
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = 'search_eventdocument' AND indexname NOT IN (SELECT conname"
+            " FROM pg_constraint WHERE conrelid = 'search_eventdocument'::regclass)"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute(REBUILD_DOCUMENTS)
+        indexed = cursor.rowcount
+        for _, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute(
+            _NEW_TERMS.format(source="search_eventdocument d", vector="d.document", only_new="")
+        )
+        cursor.execute("ANALYZE search_eventdocument, search_searchterm")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return indexed
+
+    def match_words(self, cursor: CursorWrapper, words: list[str]) -> list[WordMatch]:
+        """One statement: for each word, the indexed words it starts (text_pattern_ops
+        index), and if none (and it is long enough), the most similar indexed words
+        (pg_trgm GIN index)."""
+        rows = " UNION ALL ".join(
+            "SELECT %s AS word, ARRAY(SELECT word FROM search_searchterm WHERE word LIKE %s"  # noqa: S608
+            f" ORDER BY word LIMIT {MAX_COMPLETIONS + 1}) AS starting"
+            for _ in words
+        )
+        cursor.execute(
+            f"SELECT w.word, w.starting, s.word, s.similarity FROM ({rows}) AS w"  # noqa: S608
+            " LEFT JOIN LATERAL (SELECT t.word, similarity(t.word, w.word) AS similarity"
+            " FROM search_searchterm t WHERE cardinality(w.starting) = 0"
+            f" AND length(w.word) >= {MIN_TYPO_WORD_CHARS} AND t.word %% w.word"
+            f" ORDER BY 2 DESC, 1 LIMIT {TYPO_CANDIDATES}) AS s ON TRUE",
+            [value for word in words for value in (word, _like_prefix(word))],
+        )
+        found: dict[str, tuple[list[str], list[tuple[str, float]]]] = {}
+        for word, starting, similar, similarity in cursor.fetchall():
+            entry = found.setdefault(word, (starting, []))
+            if similar is not None:
+                entry[1].append((similar, similarity))
+        return [word_match(word, starting=found[word][0], similar=found[word][1]) for word in words]
+
+    def ranked_events(self, cursor: CursorWrapper, query: RankedQuery) -> list[ListedEvent]:
+        tsquery = " & ".join(_alternatives(match) for match in query.matches)
+
+        def source(tier: int) -> tuple[str, str, list]:
+            return (
+                f"FROM search_eventdocument d WHERE {TIER_VECTORS[tier]}"
+                f" @@ to_tsquery('{CONFIG}', %s)",
+                "d.sort_key",
+                [tsquery],
+            )
+
+        return read_ranked(cursor, *ranked_sql(query, source))
+
+    def size_bytes(self, cursor: CursorWrapper) -> dict[str, int]:
+        cursor.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            " WHERE c.relname IN ('search_eventdocument', 'search_searchterm')"
+            " AND c.relnamespace = current_schema()::regnamespace"
+        )
+        return dict(cursor.fetchall())
+
+
+def _like_prefix(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
+
+
+def _alternatives(match: WordMatch) -> str:
+    """``('jazz' | 'jazzy')`` (the words it starts), or ``'ja':*`` (too many), and its
+    corrections, each quoted (the words hold only letters and digits; quotes are doubled
+    all the same)."""
+    terms = [f"'{_quoted(completion)}'" for completion in match.completions]
+    if match.prefix and not match.completions:
+        terms.append(f"'{_quoted(match.word)}':*")
+    terms += [f"'{_quoted(correction)}'" for correction in match.corrections]
+    return f"({' | '.join(terms)})"
+
+
+def _quoted(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("'", "''")
