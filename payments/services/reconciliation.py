@@ -63,10 +63,15 @@ def _reconcile_open_orders(now: datetime, fixed: Counter) -> None:
         checkout_session_id__isnull=False,
         checkout_expires_at__gte=now - LATE_PAYMENT_WATCH,
     )
-    for order in [*open_orders.order_by("created_at")[:BATCH], *recently_expired[:BATCH]]:
+    # The entry comes with each order: one query for the batch, not one per order.
+    batch = [
+        *open_orders.select_related("entry").order_by("created_at")[:BATCH],
+        *recently_expired.select_related("entry")[:BATCH],
+    ]
+    for order in batch:
         before = order.status
         try:
-            if before == Order.Status.PENDING and _offer_needs_closing(order.entry_id, now):
+            if before == Order.Status.PENDING and _offer_needs_closing(order.entry, now):
                 after = close_checkout_of_offer(entry_id=order.entry_id, now=now)
             else:
                 after = refresh_order(order=order, now=now)
@@ -80,9 +85,8 @@ def _reconcile_open_orders(now: datetime, fixed: Counter) -> None:
             fixed[f"order {after.status}"] += 1
 
 
-def _offer_needs_closing(entry_id: int, now: datetime) -> bool:
+def _offer_needs_closing(entry: WaitingListEntry, now: datetime) -> bool:
     """The offer ended, or is overdue with its places held for a checkout."""
-    entry = WaitingListEntry.objects.get(pk=entry_id)
     if entry.status == WaitingListEntry.Status.OFFERED:
         return entry.expires_at is not None and entry.expires_at <= now
     return entry.status != WaitingListEntry.Status.PURCHASED
