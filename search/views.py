@@ -1,7 +1,9 @@
 from django.core.paginator import InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django_htmx.http import push_url, replace_url
 
 from search import selectors
 from search.forms import SearchForm
@@ -26,8 +28,20 @@ def search(request: HttpRequest) -> HttpResponse:
         template = PARTIALS.get(request.htmx.target or "", FULL_PAGE)
     context = {"form": form, "page": page, "partial": template != FULL_PAGE}
     response = render(request, template, context)
+    if template == PARTIALS["main"]:
+        response = _record_in_history(request, response)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+def _record_in_history(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The search box's answer takes one entry in the browser's history: the first
+    keystroke from another page pushes the search page, later ones replace it, so Back
+    leaves the search instead of stepping through "j", "ja", "jaz"."""
+    current = request.htmx.current_url_abs_path or ""
+    on_search_page = current.split("?", 1)[0] == reverse("search")
+    record = replace_url if on_search_page else push_url
+    return record(response, request.get_full_path())
 
 
 def _page_number(request: HttpRequest) -> int:

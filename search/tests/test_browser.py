@@ -55,6 +55,12 @@ def test_typing_in_the_search_box_shows_ranked_results_from_any_page(page: Page,
     search_box.fill("bagpipes")
     expect(results).to_contain_text("No events match “bagpipes”")
     assert_accessible(page)
+
+    # One history entry per search and per filter change, not one per keystroke.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search\?q=jaz$"))
+    page.go_back()
+    expect(page).to_have_url(catalogue.url + "/")
     assert errors == []
 
 

@@ -97,6 +97,30 @@ def test_typing_in_the_box_gets_the_main_content_with_title_and_announcement(cli
     assert "HX-Request" in response["Vary"]
 
 
+def test_typing_takes_one_history_entry_not_one_per_keystroke(client):
+    """From another page the first answer is pushed onto the history; on the search page
+    the next ones replace it, so Back leaves the search in one step."""
+    from_event_page = client.get(
+        "/search",
+        {"q": "ja"},
+        HTTP_HX_TARGET="main",
+        HTTP_HX_CURRENT_URL="http://testserver/events/7/",
+        **HTMX,
+    )
+    on_search_page = client.get(
+        "/search",
+        {"q": "jaz"},
+        HTTP_HX_TARGET="main",
+        HTTP_HX_CURRENT_URL="http://testserver/search?q=ja",
+        **HTMX,
+    )
+
+    assert from_event_page["HX-Push-Url"] == "/search?q=ja"
+    assert "HX-Replace-Url" not in from_event_page
+    assert on_search_page["HX-Replace-Url"] == "/search?q=jaz"
+    assert "HX-Push-Url" not in on_search_page
+
+
 def test_changing_a_filter_gets_only_the_results(client, make_event):
     make_event(name="Jazz on the Roof")
 
@@ -136,5 +160,4 @@ def test_every_page_has_the_search_box(client):
     assert '<label for="site-search-q"' in html
     assert 'hx-trigger="input changed delay:300ms, search"' in html
     assert 'hx-sync="this:replace"' in html
-    assert 'hx-push-url="true"' in html
     assert 'id="search-status" role="status"' in html
