@@ -10,12 +10,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
+
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 8
 MIN_WORD_CHARS = 2
 # Shorter words are only matched as prefixes: trigram similarity is noise on them.
 MIN_TYPO_WORD_CHARS = 4
 MIN_TYPO_SIMILARITY = 0.4
+# A known word this few edits away (a letter missing, extra, wrong or two swapped) is a
+# correction even when few trigrams survive the typo, as in short words: "lnes" shares 3 of
+# 8 trigrams with "lines".
+TYPO_EDITS = 1
+LONG_WORD_TYPO_EDITS = 2
+LONG_WORD_CHARS = 8
 TYPO_ALTERNATIVES = 3
 MAX_COMPLETIONS = 64
 MAX_TERM_CHARS = 64
@@ -86,13 +94,23 @@ def word_match(word: str, *, starting: list[str], similar: list[tuple[str, float
 
     A word that starts some indexed word is being typed or is spelt right: it matches as a
     prefix only, so "bath" is not also taken for "both" or "math". Any other word of four
-    characters or more is taken as a typo of its closest known words.
+    characters or more is taken as a typo of its closest known words: those similar enough
+    by trigrams, or one edit away (two for words of eight characters or more).
     """
     if starting or len(word) < MIN_TYPO_WORD_CHARS:
         completions = tuple(starting) if len(starting) <= MAX_COMPLETIONS else ()
         return WordMatch(word=word, prefix=bool(starting), completions=completions)
+    edits = LONG_WORD_TYPO_EDITS if len(word) >= LONG_WORD_CHARS else TYPO_EDITS
     close = sorted(
-        (pair for pair in similar if pair[1] >= MIN_TYPO_SIMILARITY and pair[0] != word),
+        (
+            (term, similarity)
+            for term, similarity in similar
+            if term != word
+            and (
+                similarity >= MIN_TYPO_SIMILARITY
+                or OSA.distance(word, term, score_cutoff=edits) <= edits
+            )
+        ),
         key=lambda pair: (-pair[1], pair[0]),
     )
     return WordMatch(
