@@ -19,18 +19,18 @@ SNIPPET_LEAD_CHARS = 60
 
 
 class Highlighter:
-    """Marks the words a search matched: those starting with a prefix it matched, and the
-    corrections of its misspelt words. Built once per page of results (it is on the hot
-    path: every word of twenty names, places and snippets)."""
+    """Marks the words a search matched: those starting with a prefix it matched, its
+    finished words, and the corrections of its misspelt words. Built once per page of
+    results (it is on the hot path: every word of twenty names, places and snippets)."""
 
     def __init__(self, matches: Sequence[WordMatch]):
         self.prefixes = tuple(match.word for match in matches if match.prefix)
-        self.corrections = frozenset(word for match in matches for word in match.corrections)
+        self.exact_words = frozenset(word for match in matches for word in match.exact_words)
         # For ASCII text (nearly all of it), one regular expression finds the matched words
         # without folding each word in Python. Words are letters and digits only.
         alternatives = [f"{re.escape(prefix)}[^\\W_]*" for prefix in self.prefixes]
         alternatives += [
-            f"{re.escape(word)}(?![^\\W_])" for word in self.corrections if word.isascii()
+            f"{re.escape(word)}(?![^\\W_])" for word in self.exact_words if word.isascii()
         ]
         self.ascii_words = (
             re.compile(f"(?<![^\\W_])(?:{'|'.join(alternatives)})", re.IGNORECASE | re.ASCII)
@@ -40,7 +40,7 @@ class Highlighter:
 
     def _matches(self, word: str) -> bool:
         folded = fold(word)
-        return folded.startswith(self.prefixes) or folded in self.corrections
+        return folded.startswith(self.prefixes) or folded in self.exact_words
 
     def _matched_words(self, text: str) -> Iterator[re.Match[str]]:
         if text.isascii():

@@ -33,11 +33,15 @@ class SearchTerm(models.Model):
 
     Typo tolerance looks words up here by trigram similarity: the vocabulary is far smaller
     than the documents, so a misspelt word is corrected against it and the corrected words
-    are then matched by the full-text index. Words are only added between rebuilds; a stale
-    word costs nothing but an alternative that matches no event.
+    are then matched by the full-text index. A prefix being typed is expanded here to the
+    words it starts, most frequent first. Indexing adds words; the hourly refresh
+    (search.services.refresh_vocabulary) counts them and drops those no event has any more.
     """
 
     word = models.CharField(max_length=64, unique=True)
+    documents = models.PositiveIntegerField(
+        null=True, help_text="Indexed events containing the word at the last refresh; null: new."
+    )
 
     def __str__(self) -> str:
         return self.word

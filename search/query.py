@@ -63,43 +63,84 @@ def query_words(text: str) -> list[str]:
     return (meaningful or words)[:MAX_QUERY_WORDS]
 
 
+def finished_words(text: str) -> frozenset[str]:
+    """The words of ``text`` the user has finished typing: all but a last word with
+    nothing after it (a space, a comma, anything that is not a letter or digit ends it)."""
+    folded = fold(text[:MAX_QUERY_CHARS])
+    words = WORD.findall(folded)
+    if words and WORD.fullmatch(folded[-1]):
+        words.pop()
+    return frozenset(word[:MAX_TERM_CHARS] for word in words)
+
+
 @dataclass(frozen=True)
 class WordMatch:
-    """How one query word matches the index: as the beginning of indexed words ("jaz" →
-    jazz), and/or as a misspelling of known words ("glastonbery" → glastonbury)."""
+    """How one query word matches the index: as itself (a finished word, "gala " → gala),
+    as the beginning of indexed words ("jaz" → jazz), or as a misspelling of known words
+    ("glastonbery" → glastonbury)."""
 
     word: str
     prefix: bool  # some indexed word starts with it
-    # The indexed words it starts, when there are at most MAX_COMPLETIONS: the query asks
-    # for them as exact terms, which both indexes intersect far faster than a prefix
-    # (PostgreSQL's GIN gathers every posting of a prefix before intersecting; exact terms
-    # it can skip through). Empty when there are more: then it is asked as a prefix.
+    # The indexed words it starts that the query asks for, as exact terms: all of them, or
+    # the MAX_COMPLETIONS most frequent (and the word itself, if known). Exact terms, not a
+    # prefix: PostgreSQL's GIN gathers every posting of every word a prefix starts ("ma":
+    # thousands of words, 42 ms at 10^6 events) before intersecting; exact terms it can
+    # skip through. A rare word among too many is found once another letter is typed.
     completions: tuple[str, ...] = ()
     corrections: tuple[str, ...] = ()
+    # A finished word the index knows as it is: it matches only itself ("gala", not
+    # "galaxy"), as search boxes do once a space follows a word. It also keeps the query
+    # small: PostgreSQL's GIN tests every alternative of every word on each candidate row,
+    # and 41 completions of "gala" made "opera gala paris" cost 40 ms at 10^6 events.
+    whole: bool = False
 
     @property
     def matches_anything(self) -> bool:
-        return self.prefix or bool(self.corrections)
+        return self.prefix or self.whole or bool(self.corrections)
+
+    @property
+    def exact_words(self) -> tuple[str, ...]:
+        """The words it matches as they are (the rest it matches by prefix)."""
+        return (self.word, *self.corrections) if self.whole else self.corrections
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The index terms a matching event holds at least one of."""
+        return (self.word,) if self.whole else self.completions + self.corrections
 
     def matches(self, folded_word: str) -> bool:
         if self.prefix and folded_word.startswith(self.word):
             return True
-        return folded_word in self.corrections
+        return folded_word in self.exact_words
 
 
-def word_match(word: str, *, starting: list[str], similar: list[tuple[str, float]]) -> WordMatch:
-    """Decide how ``word`` matches, given the indexed words that start with it (sorted, at
-    most MAX_COMPLETIONS + 1 of them) and the indexed words most similar to it (word,
-    trigram similarity).
+def word_match(
+    word: str,
+    *,
+    known: bool,
+    starting: list[str],
+    similar: list[tuple[str, float]],
+    finished: bool = False,
+) -> WordMatch:
+    """Decide how ``word`` matches, given whether the index knows it as it is, the indexed
+    words that start with it (most frequent first, at most MAX_COMPLETIONS), the indexed
+    words most similar to it (word, trigram similarity), and whether the user has finished
+    typing it.
 
-    A word that starts some indexed word is being typed or is spelt right: it matches as a
-    prefix only, so "bath" is not also taken for "both" or "math". Any other word of four
-    characters or more is taken as a typo of its closest known words: those similar enough
-    by trigrams, or one edit away (two for words of eight characters or more).
+    A finished word the index knows matches only itself. A word that starts some indexed
+    word is being typed (or abbreviated): it matches as a prefix only, so "bath" is not also
+    taken for "both" or "math". Any other word of four characters or more is taken as a
+    typo of its closest known words: those similar enough by trigrams, or one edit away (two
+    for words of eight characters or more).
     """
+    if finished and known:
+        return WordMatch(word=word, prefix=False, whole=True)
     if starting or len(word) < MIN_TYPO_WORD_CHARS:
-        completions = tuple(starting) if len(starting) <= MAX_COMPLETIONS else ()
-        return WordMatch(word=word, prefix=bool(starting), completions=completions)
+        others = [term for term in starting if term != word]
+        completions = ([word] if known else []) + others
+        return WordMatch(
+            word=word, prefix=bool(starting), completions=tuple(completions[:MAX_COMPLETIONS])
+        )
     edits = LONG_WORD_TYPO_EDITS if len(word) >= LONG_WORD_CHARS else TYPO_EDITS
     close = sorted(
         (

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 from search.backends import ListedEvent, RankedQuery, current_backend
 from search.highlight import Highlighter
 from search.ordering import upcoming_floor
-from search.query import MAX_QUERY_CHARS, WordMatch, query_words
+from search.query import MAX_QUERY_CHARS, WordMatch, finished_words, query_words
 
 RESULTS_PER_PAGE = 20
 # Deep pages cost a branch of offset + 20 rows per tier; nobody reads page 51 of a search.
@@ -82,8 +82,9 @@ def search_events(
     """Published events matching ``text`` and ``filters``, best first: every word in the
     name, then in the name or place, then anywhere; soonest over first within each.
 
-    Words match as prefixes ("jaz") or, when no indexed word starts with them, as typos of
-    the closest indexed words ("glastonbery"). Past events only with ``include_past`` (after
+    A finished word (one a space or anything else follows) matches itself; the word being
+    typed matches as a prefix ("jaz"); either, when no indexed word starts with it, as a
+    typo of the closest indexed words ("glastonbery"). Past events only with ``include_past`` (after
     the upcoming ones, latest first). Two queries (on SQLite, one more per misspelt word).
     Raises EmptyPage for a page past the results or past MAX_PAGE.
     """
@@ -99,7 +100,7 @@ def search_events(
     now = now or timezone.now()
     backend = current_backend()
     with connection.cursor() as cursor:
-        matched = backend.match_words(cursor, words) if words else []
+        matched = backend.match_words(cursor, words, finished_words(text)) if words else []
         matches = tuple(match for match in matched if match.matches_anything)
         listed: list[ListedEvent] = []
         if matches or not words:

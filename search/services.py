@@ -1,4 +1,4 @@
-"""Writes to the search index.
+"""Writes to the search index and its vocabulary.
 
 The catalogue's services call ``index_event`` inside the transaction that changes an event
 (create, edit, publish, unpublish; and cancel, when it exists), so the index commits or
@@ -55,3 +55,12 @@ def rebuild_search_index() -> int:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         return current_backend().rebuild(cursor)
+
+
+def refresh_vocabulary() -> int:
+    """Count how many indexed events hold each word of the vocabulary (prefixes expand to
+    the most frequent words first) and drop the words none holds any more (an edited or
+    cancelled event's old words); returns how many were dropped. Hourly (search.tasks) and
+    safe beside indexing (each backend says how). Idempotent."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        return current_backend().refresh_vocabulary(cursor)
