@@ -85,7 +85,7 @@ def search_events(
     A finished word (one a space or anything else follows) matches itself; the word being
     typed matches as a prefix ("jaz"); either, when no indexed word starts with it, as a
     typo of the closest indexed words ("glastonbery"). Past events only with ``include_past`` (after
-    the upcoming ones, latest first). Two queries (on SQLite, one more per misspelt word).
+    the upcoming ones, latest first). Two queries (on SQLite, two more per misspelt word).
     Raises EmptyPage for a page past the results or past MAX_PAGE.
     """
     filters = filters or SearchFilters()
