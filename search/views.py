@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.core.paginator import InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,20 +30,25 @@ def search(request: HttpRequest) -> HttpResponse:
         template = PARTIALS.get(request.htmx.target or "", FULL_PAGE)
     context = {"form": form, "page": page, "partial": template != FULL_PAGE}
     response = render(request, template, context)
-    if template == PARTIALS["main"]:
+    if template != FULL_PAGE:
         response = _record_in_history(request, response)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
 
 
 def _record_in_history(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """The search box's answer takes one entry in the browser's history: the first
-    keystroke from another page pushes the search page, later ones replace it, so Back
-    leaves the search instead of stepping through "j", "ja", "jaz"."""
+    """Each search takes one entry in the browser's history, under a clean, shareable URL
+    (no empty filters). A filter change pushes one; the search box's first keystroke from
+    another page pushes one, later ones replace it, so Back leaves the search instead of
+    stepping through "j", "ja", "jaz"."""
+    filled = [(key, value) for key, values in request.GET.lists() for value in values if value]
+    url = reverse("search") + (f"?{urlencode(filled)}" if filled else "")
     current = request.htmx.current_url_abs_path or ""
-    on_search_page = current.split("?", 1)[0] == reverse("search")
-    record = replace_url if on_search_page else push_url
-    return record(response, request.get_full_path())
+    typing_on_search_page = request.htmx.target == "main" and current.split("?", 1)[0] == reverse(
+        "search"
+    )
+    record = replace_url if typing_on_search_page else push_url
+    return record(response, url)
 
 
 def _page_number(request: HttpRequest) -> int:

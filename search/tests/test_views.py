@@ -121,6 +121,18 @@ def test_typing_takes_one_history_entry_not_one_per_keystroke(client):
     assert "HX-Push-Url" not in on_search_page
 
 
+def test_a_filter_change_pushes_a_clean_url(client):
+    response = client.get(
+        "/search",
+        {"q": "jazz", "date_from": "", "max_price": "", "free_only": "on"},
+        HTTP_HX_TARGET="search-results",
+        HTTP_HX_CURRENT_URL="http://testserver/search?q=jazz",
+        **HTMX,
+    )
+
+    assert response["HX-Push-Url"] == "/search?q=jazz&free_only=on"
+
+
 def test_changing_a_filter_gets_only_the_results(client, make_event):
     make_event(name="Jazz on the Roof")
 
