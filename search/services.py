@@ -61,6 +61,7 @@ def refresh_vocabulary() -> int:
     """Count how many indexed events hold each word of the vocabulary (prefixes expand to
     the most frequent words first) and drop the words none holds any more (an edited or
     cancelled event's old words); returns how many were dropped. Hourly (search.tasks) and
-    safe beside indexing (each backend says how). Idempotent."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    safe beside indexing; each backend takes the transactions and locks it needs, holding
+    up indexing for the dropping only, not for the counting. Idempotent."""
+    with connection.cursor() as cursor:
         return current_backend().refresh_vocabulary(cursor)

@@ -12,6 +12,7 @@ keep "e-mail" or "example.com" as single tokens that no typed word matches), the
 the ``tickethub_search`` configuration (simple + unaccent, see the migration).
 """
 
+from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
 from search.backends import EventText, ListedEvent, RankedQuery, ranked_sql, read_ranked
@@ -171,22 +172,23 @@ class PostgresBackend:
         taking SHARE on the vocabulary, then checks each word against the documents as now
         committed. Indexing waits for the drop alone (milliseconds), not for the counting.
         """
-        # Dropped at commit; first dropped here too, for a caller's transaction that runs
-        # this twice.
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.search_term_counts")
-        cursor.execute(f"CREATE TEMP TABLE search_term_counts ON COMMIT DROP AS {_TERM_COUNTS}")
-        cursor.execute(
-            "UPDATE search_searchterm t SET documents = c.ndoc FROM search_term_counts c"
-            " WHERE c.word = t.word AND t.documents IS DISTINCT FROM c.ndoc"
-        )
-        cursor.execute("LOCK TABLE search_searchterm IN SHARE MODE")
-        cursor.execute(
-            "DELETE FROM search_searchterm t"
-            " WHERE NOT EXISTS (SELECT 1 FROM search_term_counts c WHERE c.word = t.word)"
-            " AND NOT EXISTS (SELECT 1 FROM search_eventdocument d"
-            " WHERE d.document @@ quote_literal(t.word)::tsquery)"
-        )
-        return cursor.rowcount
+        with transaction.atomic():
+            # Dropped at commit; first dropped here too, for a caller's transaction that
+            # runs this twice.
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.search_term_counts")
+            cursor.execute(f"CREATE TEMP TABLE search_term_counts ON COMMIT DROP AS {_TERM_COUNTS}")
+            cursor.execute(
+                "UPDATE search_searchterm t SET documents = c.ndoc FROM search_term_counts c"
+                " WHERE c.word = t.word AND t.documents IS DISTINCT FROM c.ndoc"
+            )
+            cursor.execute("LOCK TABLE search_searchterm IN SHARE MODE")
+            cursor.execute(
+                "DELETE FROM search_searchterm t"
+                " WHERE NOT EXISTS (SELECT 1 FROM search_term_counts c WHERE c.word = t.word)"
+                " AND NOT EXISTS (SELECT 1 FROM search_eventdocument d"
+                " WHERE d.document @@ quote_literal(t.word)::tsquery)"
+            )
+            return cursor.rowcount
 
     def ranked_events(self, cursor: CursorWrapper, query: RankedQuery) -> list[ListedEvent]:
         tsquery = " & ".join(_alternatives(match) for match in query.matches)
