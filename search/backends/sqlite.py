@@ -1,5 +1,5 @@
-"""SQLite: FTS5 tables (unicode61 tokenizer, accents removed, prefix indexes) whose rowid
-is the sort key, and an FTS5 trigram index over the vocabulary for typos.
+"""SQLite: FTS5 tables (unicode61 tokenizer, accents removed, rowids only: migration 0004)
+whose rowid is the sort key, and an FTS5 trigram index over the vocabulary for typos.
 
 Rows are keyed by ``EventDocument.sort_key``, so a MATCH with a rowid range and
 ``ORDER BY rowid LIMIT k`` is answered by the full-text index in key order and stops after
