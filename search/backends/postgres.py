@@ -170,18 +170,21 @@ class PostgresBackend:
         and did not insert it. So the drop waits for every indexing transaction in flight
         (each holds ROW EXCLUSIVE on the vocabulary from its INSERT, even of no rows) by
         taking SHARE on the vocabulary, then checks each word against the documents as now
-        committed. Indexing waits for the drop alone (milliseconds), not for the counting.
+        committed. Indexing waits for the new counts to be written and the words dropped
+        (usually milliseconds), not for the counting.
         """
         with transaction.atomic():
             # Dropped at commit; first dropped here too, for a caller's transaction that
             # runs this twice.
             cursor.execute("DROP TABLE IF EXISTS pg_temp.search_term_counts")
             cursor.execute(f"CREATE TEMP TABLE search_term_counts ON COMMIT DROP AS {_TERM_COUNTS}")
+            # Before any write here, so this transaction never waits for a stronger lock
+            # on a table it already writes.
+            cursor.execute("LOCK TABLE search_searchterm IN SHARE MODE")
             cursor.execute(
                 "UPDATE search_searchterm t SET documents = c.ndoc FROM search_term_counts c"
                 " WHERE c.word = t.word AND t.documents IS DISTINCT FROM c.ndoc"
             )
-            cursor.execute("LOCK TABLE search_searchterm IN SHARE MODE")
             cursor.execute(
                 "DELETE FROM search_searchterm t"
                 " WHERE NOT EXISTS (SELECT 1 FROM search_term_counts c WHERE c.word = t.word)"
