@@ -42,6 +42,17 @@ def test_a_finished_word_matches_itself_and_the_word_being_typed_its_completions
 
 
 @pytest.mark.django_db
+def test_the_search_page_keeps_the_space_that_finishes_a_word(client, make_event):
+    make_event(name="Rock Night")
+    make_event(name="Rockabilly Night")
+
+    html = client.get("/search", {"q": "rock "}).content.decode()
+
+    assert "Rock</mark> Night" in html
+    assert "Rockabilly" not in html
+
+
+@pytest.mark.django_db
 def test_a_finished_word_the_index_does_not_know_still_matches_as_prefix_or_typo(make_event):
     make_event(name="Jazz Brunch")
 
