@@ -124,6 +124,15 @@ def scratch(*, name: str, database: str, redis: bool = False) -> Iterator[Scratc
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
+def database_version() -> str:
+    """The scratch database's engine and version, for the report's heading."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return f"PostgreSQL {connection.pg_version // 10000}"
+    return "SQLite " + connection.Database.sqlite_version
+
+
 def run_per_database(module: str, databases: Sequence[str], extra: Sequence[str]) -> None:
     """Run ``module`` once per database in its own process (Django is set up once per
     process, so one process cannot switch databases)."""

@@ -15,7 +15,7 @@ import argparse
 import random
 import time
 
-from bench.common import Report, make_event, percentile, run_per_database, scratch
+from bench.common import Report, database_version, make_event, percentile, run_per_database, scratch
 
 SIZES = (10_000, 100_000, 1_000_000)
 # Loaded users get ids 100,000,000 + sequence. Quantities (1 to 4) and the ~5% of entries
@@ -204,14 +204,8 @@ def explain(ticket_type_id: int, last) -> None:
 
 def run_database(database: str, sizes: tuple[int, ...], samples: int, naive_seconds: float):
     with scratch(name="queue-position", database=database):
-        from django.db import connection
-
         report = Report(f"bench/queue_position.py on {database}")
-        version = (
-            f"PostgreSQL {connection.pg_version // 10000}"
-            if connection.vendor == "postgresql"
-            else "SQLite " + connection.Database.sqlite_version
-        )
+        version = database_version()
         report.start(f"database: scratch {version}; ONE ticket type; cache and jobs unused")
         _, (ticket_type_id,) = make_event(name="queue", capacities=[1], sold_out=True)
         loaded = 0

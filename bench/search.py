@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from bench.common import Report, percentile, run_per_database, scratch
+from bench.common import Report, database_version, percentile, run_per_database, scratch
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000)
@@ -321,16 +321,11 @@ def index_size() -> tuple[int, str]:
 def run_database(database: str, sizes: tuple[int, ...], rounds: int, naive_seconds: float) -> None:
     with scratch(name="search", database=database):
         from django.contrib.auth.models import User
-        from django.db import connection
 
         from search.services import rebuild_search_index
 
         report = Report(f"bench/search.py on {database}")
-        version = (
-            f"PostgreSQL {connection.pg_version // 10000}"
-            if connection.vendor == "postgresql"
-            else "SQLite " + connection.Database.sqlite_version
-        )
+        version = database_version()
         report.start(f"database: scratch {version}; sizes {', '.join(f'{s:,}' for s in sizes)}")
         organiser = User.objects.create(username="bench-organiser", email="o@bench.invalid")
         now = datetime.now(UTC)

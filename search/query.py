@@ -108,11 +108,6 @@ class WordMatch:
         """The index terms a matching event holds at least one of."""
         return (self.word,) if self.whole else self.completions + self.corrections
 
-    def matches(self, folded_word: str) -> bool:
-        if self.prefix and folded_word.startswith(self.word):
-            return True
-        return folded_word in self.exact_words
-
 
 def word_match(
     word: str,

@@ -42,12 +42,6 @@ def index_event(*, event: Event) -> None:
         )
 
 
-def remove_event(*, event_id: int) -> None:
-    """Drop an event from the index (deleted events go with their row). Idempotent."""
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        current_backend().remove(cursor, event_id)
-
-
 def rebuild_search_index() -> int:
     """Rebuild the whole index from the published events, in one transaction; returns how
     many events it holds. For existing data (``manage.py rebuild_search_index``, the data
