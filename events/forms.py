@@ -12,10 +12,26 @@ from django.utils.dateparse import parse_datetime
 
 from events.images import reencode_event_image
 from events.models import Event, TicketType
-from events.money import CURRENCY_CHOICES, MAX_PRICE_MINOR, to_major_units, to_minor_units
-from events.services import EventDetails, TicketTypeSpec, known_time_zones
+from events.money import (
+    CURRENCY_CHOICES,
+    MAX_PRICE_MINOR,
+    below_card_minimum,
+    format_money,
+    minimum_charge_minor,
+    to_major_units,
+    to_minor_units,
+)
+from events.services import EventDetails, TicketTypeSpec
+from events.zones import time_zone_choices
+from tickethub.fields import (
+    IdField,
+    MultiLineCharField,
+    SingleLineCharField,
+    StrictDecimalField,
+    StrictIntegerField,
+    check_in_window,
+)
 
-TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(known_time_zones())]
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -32,6 +48,8 @@ class WallClockDateTimeField(forms.DateTimeField):
             return None
         if isinstance(value, datetime):
             return value.replace(tzinfo=None)
+        if not str(value).isascii():  # the parsers below read any Unicode digits
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         try:
             result = parse_datetime(str(value).strip())
         except ValueError:
@@ -52,30 +70,38 @@ def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     return aware
 
 
+def check_changed_date_in_window(typed: datetime, stored: datetime | None) -> None:
+    # A date kept as it was saved stays acceptable (an event from last year can still have
+    # its description edited); a date typed now must fall in the window.
+    if stored is None or typed != stored:
+        check_in_window(typed)
+
+
 def wall_clock(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
     return moment.astimezone(zone).replace(tzinfo=None) if moment else None
 
 
 class EventForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(
+    name = SingleLineCharField(max_length=200)
+    description = MultiLineCharField(
         max_length=10_000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Plain text; line breaks are kept.",
     )
-    venue_name = forms.CharField(label="Venue", max_length=200)
-    address = forms.CharField(max_length=300, required=False)
+    venue_name = SingleLineCharField(label="Venue", max_length=200)
+    address = SingleLineCharField(max_length=300, required=False)
     timezone = forms.ChoiceField(
         label="Time zone",
-        choices=TIMEZONE_CHOICES,
+        choices=time_zone_choices,
+        widget=forms.Select(attrs={"data-time-zone-picker": "true"}),
         initial=settings.TIME_ZONE,
         help_text="Start and end times are in this zone, and shown in it.",
     )
     starts_at = WallClockDateTimeField(label="Starts")
     ends_at = WallClockDateTimeField(label="Ends", required=False)
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY)
-    offer_window_minutes = forms.IntegerField(
+    offer_window_minutes = StrictIntegerField(
         label="Offer window (minutes)",
         min_value=5,
         max_value=24 * 60,
@@ -89,6 +115,14 @@ class EventForm(forms.Form):
         ),
         help_text="JPEG, PNG, WebP or GIF, up to 5 MB.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored_zone = (self.initial or {}).get("timezone")
+        self.fields["timezone"].choices = time_zone_choices(keep=stored_zone)
+        if not stored_zone:
+            # A new event: static/js/time-zone-picker.js preselects the browser's own zone.
+            self.fields["timezone"].widget.attrs["data-preselect-browser-zone"] = "true"
 
     def clean_image(self):
         upload = self.cleaned_data.get("image")
@@ -105,6 +139,7 @@ class EventForm(forms.Form):
         for field in ("starts_at", "ends_at"):
             if cleaned.get(field):
                 try:
+                    check_changed_date_in_window(cleaned[field], self.initial.get(field))
                     cleaned[field] = attach_zone(cleaned[field], zone)
                 except ValidationError as error:
                     self.add_error(field, error)
@@ -143,26 +178,26 @@ class EventForm(forms.Form):
 
 
 class TicketTypeForm(forms.Form):
-    ticket_type_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
-    name = forms.CharField(max_length=100)
-    price = forms.DecimalField(
+    ticket_type_id = IdField(required=False)
+    name = SingleLineCharField(max_length=100)
+    price = StrictDecimalField(
         min_value=Decimal(0),
         max_digits=10,
         decimal_places=2,
         help_text="0 for a free ticket.",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
     )
-    capacity = forms.IntegerField(min_value=1, max_value=1_000_000)
+    capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
     sale_starts_at = WallClockDateTimeField(label="On sale from", required=False)
     sale_ends_at = WallClockDateTimeField(label="On sale until", required=False)
-    max_per_entry = forms.IntegerField(
+    max_per_entry = StrictIntegerField(
         label="Most per request",
         min_value=1,
         max_value=50,
         initial=4,
         help_text="Tickets one waiting-list request may ask for.",
     )
-    max_per_buyer = forms.IntegerField(
+    max_per_buyer = StrictIntegerField(
         label="Most per buyer",
         min_value=1,
         max_value=50,
@@ -265,11 +300,20 @@ class EventEditor:
         if price_minor > MAX_PRICE_MINOR:
             form.add_error("price", "This price is too high.")
             return None
+        if below_card_minimum(price_minor, currency):
+            minimum = format_money(minimum_charge_minor(currency), currency)
+            form.add_error(
+                "price",
+                f"Card payments in {currency} start at {minimum}: "
+                f"charge at least {minimum}, or 0 for a free ticket.",
+            )
+            return None
         window = {}
         for field in ("sale_starts_at", "sale_ends_at"):
             window[field] = None
             if data.get(field):
                 try:
+                    check_changed_date_in_window(data[field], form.initial.get(field))
                     window[field] = attach_zone(data[field], zone)
                 except ValidationError as error:
                     form.add_error(field, error)

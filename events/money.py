@@ -22,6 +22,34 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_EXPONENTS]
 MAX_PRICE_MINOR = 99_999_999
 
+# The smallest amount Stripe charges a card, in minor units ("Minimum and maximum charge
+# amounts", docs.stripe.com/currencies). A lower price could never be paid: Stripe refuses
+# the Checkout Session with `amount_too_small`.
+MINIMUM_CHARGE_MINOR: dict[str, int] = {
+    "GBP": 30,
+    "EUR": 50,
+    "USD": 50,
+    "CAD": 50,
+    "AUD": 50,
+    "NZD": 50,
+    "CHF": 50,
+    "SEK": 300,
+    "NOK": 300,
+    "DKK": 250,
+    "PLN": 200,
+    "CZK": 1500,
+    "JPY": 50,
+}
+
+
+def minimum_charge_minor(currency: str) -> int:
+    return MINIMUM_CHARGE_MINOR[currency]
+
+
+def below_card_minimum(price_minor: int, currency: str) -> bool:
+    """Whether a paid price is too small for a card payment (0, a free ticket, is fine)."""
+    return 0 < price_minor < MINIMUM_CHARGE_MINOR[currency]
+
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
     """Convert a price typed in major units ("12.50") to integer minor units (1250).

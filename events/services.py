@@ -14,9 +14,10 @@ from django.utils import timezone
 from audit.services import record_change
 from events.locks import lock_ticket_types_of_event
 from events.models import Event, TicketType
-from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR
+from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR, below_card_minimum
 from search.services import index_event
 from tickethub.errors import DomainError
+from tickethub.fields import event_date_window
 
 
 @functools.cache
@@ -73,7 +74,21 @@ def _check_details(details: EventDetails) -> None:
         raise CatalogueError("An offer must stay open between 5 minutes and 24 hours.")
 
 
-def _check_ticket_types(specs: list[TicketTypeSpec]) -> None:
+def _check_dates_in_window(details: EventDetails, stored: Event | None) -> None:
+    # Dates kept as stored stay valid (last year's event can still be edited); a date set
+    # now must fall in the window the editor offers.
+    earliest, latest = event_date_window()
+    for field in ("starts_at", "ends_at"):
+        moment = getattr(details, field)
+        if moment is None or (stored is not None and moment == getattr(stored, field)):
+            continue
+        if not earliest <= moment <= latest:
+            raise CatalogueError(
+                f"Event dates must fall between {earliest:%-d %b %Y} and {latest:%-d %b %Y}."
+            )
+
+
+def _check_ticket_types(specs: list[TicketTypeSpec], *, currency: str) -> None:
     if not specs:
         raise CatalogueError("An event needs at least one ticket type.")
     names = [spec.name.strip().lower() for spec in specs]
@@ -84,6 +99,10 @@ def _check_ticket_types(specs: list[TicketTypeSpec]) -> None:
             raise CatalogueError("Each ticket type needs a name.")
         if not 0 <= spec.price_minor <= MAX_PRICE_MINOR:
             raise CatalogueError(f"The price of “{spec.name}” must be between 0 and the maximum.")
+        if below_card_minimum(spec.price_minor, currency):
+            raise CatalogueError(
+                f"The price of “{spec.name}” is below the smallest card payment in {currency}."
+            )
         if spec.capacity < 1:
             raise CatalogueError(f"“{spec.name}” needs a capacity of at least 1.")
         if not 1 <= spec.max_per_entry <= spec.max_per_buyer:
@@ -120,7 +139,8 @@ def create_event(
     Raises CatalogueError when the event starts in the past or any detail breaks a rule.
     """
     _check_details(details)
-    _check_ticket_types(ticket_types)
+    _check_ticket_types(ticket_types, currency=details.currency)
+    _check_dates_in_window(details, stored=None)
     if details.starts_at <= timezone.now():
         raise CatalogueError("A new event must start in the future.")
     event = Event(organiser=organiser, **vars(details))
@@ -164,7 +184,7 @@ def update_event(
     sold or held. Capacity cannot drop below what is sold plus held. Raises CatalogueError.
     """
     _check_details(details)
-    _check_ticket_types(ticket_types)
+    _check_ticket_types(ticket_types, currency=details.currency)
     with transaction.atomic():
         locked = lock_ticket_types_of_event(event.pk)
         event = Event.objects.select_for_update().get(pk=event.pk)
@@ -172,6 +192,7 @@ def update_event(
             raise CatalogueError("A cancelled event cannot be edited.")
         if details.starts_at != event.starts_at and details.starts_at <= timezone.now():
             raise CatalogueError("The new start time is in the past.")
+        _check_dates_in_window(details, stored=event)
         any_sold = any(t.sold_count or t.held_count for t in locked.values())
         if details.currency != event.currency and any_sold:
             raise CatalogueError("The currency cannot change once tickets are sold or on offer.")
@@ -257,6 +278,9 @@ def publish_event(*, event: Event, actor: User) -> Event:
             raise CatalogueError("This event is over and cannot be published.")
         if not event.ticket_types.exists():
             raise CatalogueError("Add at least one ticket type before publishing.")
+        if (event.ends_at or event.starts_at) > event_date_window()[1]:
+            # Saved before the editor bounded dates; the catalogue can't list it.
+            raise CatalogueError("This event's date is too far ahead: change it, then publish.")
         event.status = Event.Status.PUBLISHED
         event.published_at = timezone.now()
         event.save(update_fields=["status", "published_at", "updated_at"])

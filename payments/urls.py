@@ -10,9 +10,9 @@ urlpatterns = [
         "organiser/get-paid/refresh/", views.onboarding_refresh, name="payments_onboarding_refresh"
     ),
     path("organiser/get-paid/dashboard/", views.express_dashboard, name="payments_dashboard"),
-    path("offers/<int:entry_id>/checkout/", views.checkout, name="checkout"),
+    path("offers/<id:entry_id>/checkout/", views.checkout, name="checkout"),
     path(
-        "offers/<int:entry_id>/checkout/cancelled/",
+        "offers/<id:entry_id>/checkout/cancelled/",
         views.checkout_cancelled,
         name="checkout_cancelled",
     ),

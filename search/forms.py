@@ -2,6 +2,7 @@ from django import forms
 
 from search.query import MAX_QUERY_CHARS
 from search.selectors import SearchFilters
+from tickethub.fields import StrictIntegerField, WindowedDateField
 
 MAX_PRICE = 1_000_000
 
@@ -10,13 +11,20 @@ class SearchForm(forms.Form):
     """The filters of a search. The text itself (``q``) is not a field: it is never
     refused, only cut to 200 characters (see ``query_text``)."""
 
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    # Past events stay findable for longer than they stay editable.
+    date_from = WindowedDateField(
+        years_back=10,
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = forms.DateField(
-        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
+    date_to = WindowedDateField(
+        years_back=10,
+        required=False,
+        label="Until",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    max_price = forms.IntegerField(
+    max_price = StrictIntegerField(
         required=False,
         min_value=0,
         max_value=MAX_PRICE,

@@ -1,8 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
+
+from tickethub.fields import IdConverter
+
+# Before the apps' URLconfs load: they use <id:…> for every stored object's id.
+register_converter(IdConverter, "id")
 
 
 def serve_media(request: HttpRequest, path: str) -> HttpResponse:

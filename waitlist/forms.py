@@ -1,9 +1,11 @@
 from django import forms
 
+from tickethub.fields import IdField, StrictIntegerField
+
 
 class JoinForm(forms.Form):
-    ticket_type_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    quantity = forms.IntegerField(
+    ticket_type_id = IdField()
+    quantity = StrictIntegerField(
         min_value=1,
         max_value=50,
         initial=1,

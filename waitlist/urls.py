@@ -5,9 +5,9 @@ from waitlist import views
 urlpatterns = [
     path("waitlist/join/", views.join, name="waitlist_join"),
     path("waitlist/", views.my_queue, name="my_queue"),
-    path("waitlist/entries/<int:entry_id>/accept/", views.accept, name="waitlist_accept"),
-    path("waitlist/entries/<int:entry_id>/decline/", views.decline, name="waitlist_decline"),
-    path("waitlist/entries/<int:entry_id>/leave/", views.leave, name="waitlist_leave"),
-    path("events/<int:event_id>/tickets/", views.ticket_types_panel, name="ticket_panel"),
-    path("organiser/events/<int:event_id>/queue/", views.organiser_queue, name="organiser_queue"),
+    path("waitlist/entries/<id:entry_id>/accept/", views.accept, name="waitlist_accept"),
+    path("waitlist/entries/<id:entry_id>/decline/", views.decline, name="waitlist_decline"),
+    path("waitlist/entries/<id:entry_id>/leave/", views.leave, name="waitlist_leave"),
+    path("events/<id:event_id>/tickets/", views.ticket_types_panel, name="ticket_panel"),
+    path("organiser/events/<id:event_id>/queue/", views.organiser_queue, name="organiser_queue"),
 ]

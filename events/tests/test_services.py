@@ -223,3 +223,41 @@ def test_the_database_refuses_an_oversold_counter():
     ticket_type = TicketTypeFactory(capacity=2)
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketType.objects.filter(pk=ticket_type.pk).update(sold_count=2, held_count=1)
+
+
+def test_a_price_below_the_card_minimum_is_refused_by_the_service(organiser):
+    with pytest.raises(CatalogueError, match="below the smallest card payment in GBP"):
+        services.create_event(
+            organiser=organiser,
+            details=details(),
+            ticket_types=[standard(price_minor=29)],
+        )
+    assert not Event.objects.exists()
+
+
+def test_dates_far_ahead_are_refused_by_the_service_but_kept_dates_stay_editable(organiser, soon):
+    far = timezone.now().replace(year=2300)
+    with pytest.raises(CatalogueError, match="Event dates must fall between"):
+        services.create_event(
+            organiser=organiser, details=details(starts_at=far), ticket_types=[standard()]
+        )
+    # An event saved before the bound (or last year's) can still be edited as it is.
+    event = EventFactory(
+        organiser=organiser, starts_at=far, ends_at=None, status=Event.Status.DRAFT
+    )
+    kept = services.update_event(
+        event=event,
+        actor=organiser,
+        details=details(starts_at=far, name="Renamed"),
+        ticket_types=[standard(ticket_type_id=event.ticket_types.get().pk)],
+    )
+    assert kept.name == "Renamed"
+    with pytest.raises(CatalogueError, match="too far ahead"):
+        services.publish_event(event=kept, actor=organiser)
+    with pytest.raises(CatalogueError, match="Event dates must fall between"):
+        services.update_event(
+            event=kept,
+            actor=organiser,
+            details=details(starts_at=far.replace(year=9999), name="Renamed"),
+            ticket_types=[standard(ticket_type_id=event.ticket_types.get().pk)],
+        )

@@ -14,6 +14,7 @@ from stripe.params.checkout import SessionCreateParams
 from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import Event, TicketType
+from events.money import format_money, minimum_charge_minor
 from payments.models import ConnectedAccount, Order
 from payments.stripe_api import (
     PaymentProviderUnavailable,
@@ -134,6 +135,11 @@ def _create_session(order: Order, *, success_url: str, cancel_url: str, now: dat
                 "idempotency_key": f"tickethub-checkout-{order.pk}-{expires_at}",
             },
         )
+    except stripe.InvalidRequestError as error:
+        if error.code == "amount_too_small":
+            _give_up_unpayable(order, now)
+        logger.warning("Checkout for order %s refused: %s", order.pk, error.user_message or error)
+        raise PaymentProviderUnavailable() from error
     except stripe.StripeError as error:
         logger.warning("Checkout for order %s failed: %s", order.pk, error.user_message or error)
         raise PaymentProviderUnavailable() from error
@@ -144,6 +150,22 @@ def _create_session(order: Order, *, success_url: str, cancel_url: str, now: dat
             order.checkout_url = session.url or ""
             order.save(update_fields=["checkout_session_id", "checkout_url"])
     return order
+
+
+def _give_up_unpayable(order: Order, now: datetime) -> None:
+    """Stripe will never take this amount (below its card minimum: a price set before the
+    editor refused such prices). Retrying cannot help, so the order ends unpaid and the
+    offer is released rather than holding its places until it runs out."""
+    Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
+        status=Order.Status.EXPIRED
+    )
+    waitlist_services.decline_offer(user=order.buyer, entry_id=order.entry_id, now=now)
+    minimum = format_money(minimum_charge_minor(order.currency), order.currency)
+    raise PaymentsError(
+        f"This ticket can't be paid for by card: Stripe's smallest card payment in "
+        f"{order.currency} is {minimum}. Nothing was charged and your offer was released; "
+        "please contact the organiser."
+    )
 
 
 def _session_params(

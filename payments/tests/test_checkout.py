@@ -142,3 +142,24 @@ def test_a_paid_type_is_not_on_sale_until_the_organiser_can_take_charges(buyers,
     with pytest.raises(WaitlistError, match="setting up card payments"):
         join_waiting_list(user=buyers[0], ticket_type_id=paid.pk, quantity=1)
     assert join_waiting_list(user=buyers[0], ticket_type_id=free.pk, quantity=1).created
+
+
+def test_a_price_below_stripe_s_card_minimum_is_refused_for_good_and_the_offer_released(
+    stripe_sim, seller, buyers
+):
+    # Saved before the editor refused such prices: Stripe answers amount_too_small.
+    event = EventFactory(organiser=seller, ticket_types=[], payments_ready=False, currency="GBP")
+    penny = TicketTypeFactory(event=event, price_minor=1, capacity=1)
+    entry = join_waiting_list(user=buyers[0], ticket_type_id=penny.pk, quantity=1).entry
+    join_waiting_list(user=buyers[1], ticket_type_id=penny.pk, quantity=1)
+
+    with pytest.raises(PaymentsError, match="smallest card payment in GBP is £0.30") as caught:
+        checkout(buyers[0], entry)
+
+    assert caught.value.status == 409  # permanent, not "try again in a minute" (502)
+    entry.refresh_from_db()
+    assert entry.status == entry.Status.DECLINED
+    assert Order.objects.get(entry=entry).status == Order.Status.EXPIRED
+    penny.refresh_from_db()
+    assert penny.held_count == 1  # the place went on to the next in line
+    assert penny.waiting_list_entries.get(user=buyers[1]).status == entry.Status.OFFERED

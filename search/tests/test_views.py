@@ -80,8 +80,29 @@ def test_filters_come_from_the_url_and_a_bad_one_is_shown_and_ignored(client, ma
     response = client.get("/search", {"q": "gig", "date_from": "not-a-date"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Enter a valid date." in html
+    assert "Enter a date such as 2027-06-30." in html
     assert link_to(free) in html and link_to(paid) in html
+
+
+@pytest.mark.parametrize(
+    ("date_from", "message"),
+    [
+        ("9999-12-31", "Pick a date between"),
+        ("1677-01-01", "Pick a date between"),
+        ("0001-01-01", "Pick a date between"),
+        ("٢٠٢٧-٠١-٠١", "Enter a date such as"),
+        ("2027-1-1\x00", "Enter a date such as"),
+    ],
+)
+def test_a_date_outside_the_searchable_years_is_shown_and_ignored(
+    client, make_event, date_from, message
+):
+    event = make_event(name="Gig Anytime")
+    response = client.get("/search", {"q": "gig", "date_from": date_from})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html
+    assert link_to(event) in html
 
 
 def test_typing_in_the_box_gets_the_main_content_with_title_and_announcement(client, make_event):

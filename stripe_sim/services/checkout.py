@@ -31,7 +31,7 @@ MAX_AMOUNT = 99_999_999
 # https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts (minor units)
 MINIMUM_CHARGE = {
     "usd": 50, "aud": 50, "brl": 50, "cad": 50, "chf": 50, "eur": 50, "inr": 50, "nzd": 50,
-    "sgd": 50, "gbp": 30, "dkk": 250, "hkd": 400, "jpy": 50, "mxn": 1000, "myr": 200,
+    "sgd": 50, "gbp": 30, "czk": 1500, "dkk": 250, "hkd": 400, "jpy": 50, "mxn": 1000, "myr": 200,
     "nok": 300, "pln": 200, "sek": 300, "thb": 1000,
 }  # fmt: skip
 # Parameters that would change what happens in ways this simulator does not model.
@@ -185,11 +185,13 @@ def _check_amount(amount_total: int, currency: str) -> None:
         raise invalid_request(
             "The Checkout Session's total amount due must add up to at least "
             f"{format_money(minimum, currency)} {currency}",
+            code="amount_too_small",
         )
     if amount_total > MAX_AMOUNT:
         raise invalid_request(
             f"The Checkout Session's total amount due must be no more than "
             f"{format_money(MAX_AMOUNT, currency)} {currency}",
+            code="amount_too_large",
         )
 
 

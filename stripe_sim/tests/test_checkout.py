@@ -84,8 +84,9 @@ def test_total_below_the_currency_minimum_is_refused(client, account_id):
         "price_data": {"currency": "gbp", "unit_amount": 29, "product_data": {"name": "x"}},
         "quantity": 1,
     }
-    with pytest.raises(stripe.InvalidRequestError, match="at least £0.30"):
+    with pytest.raises(stripe.InvalidRequestError, match="at least £0.30") as caught:
         create_session(client, account_id, line_items=[item], payment_intent_data={})
+    assert caught.value.code == "amount_too_small"
 
 
 def test_account_that_cannot_take_charges_is_refused(client):

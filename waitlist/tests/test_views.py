@@ -159,3 +159,45 @@ def test_the_ticket_panel_polls_without_a_full_page(client, buyer, paid_type):
     assert response.status_code == 200
     assert b"<html" not in response.content
     assert b'id="ticket-panel"' in response.content
+
+
+@pytest.mark.parametrize(
+    ("ticket_type_id", "quantity"),
+    [
+        ("99999999999999999999", "1"),
+        ("-1", "1"),
+        ("0", "1"),
+        ("١", "1"),
+        ("{pk}", "99999999999999999999"),
+        ("{pk}", "1_0"),
+        ("{pk}", "٢"),
+        ("{pk}", "1e1"),
+    ],
+)
+def test_out_of_range_or_non_ascii_numbers_in_a_join_are_refused_with_400(
+    client, buyer, paid_type, ticket_type_id, quantity
+):
+    client.force_login(buyer)
+    response = client.post(
+        reverse("waitlist_join"),
+        {"ticket_type_id": ticket_type_id.format(pk=paid_type.pk), "quantity": quantity},
+    )
+    assert response.status_code == 400
+    assert "Please check your request" in response.content.decode()
+    assert not WaitingListEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/events/99999999999999999999/",
+        "/events/9223372036854775808/tickets/",
+        "/organiser/events/99999999999999999999/edit/",
+        "/waitlist/entries/99999999999999999999/accept/",
+        "/offers/99999999999999999999/checkout/",
+    ],
+)
+def test_ids_past_the_database_s_range_in_a_url_are_not_found(client, buyer, path):
+    client.force_login(buyer)
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
