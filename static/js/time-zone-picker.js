@@ -22,8 +22,8 @@
   function addFilter(select) {
     var filter = document.createElement("input");
     filter.type = "search";
-    filter.placeholder = "Find a zone: type a city or region";
-    filter.setAttribute("aria-label", "Find a time zone");
+    filter.placeholder = "Type a city or region";
+    filter.setAttribute("aria-label", "Search zones by city or region");
     filter.setAttribute("aria-controls", select.id);
     filter.autocomplete = "off";
     select.parentNode.insertBefore(filter, select);

@@ -20,7 +20,7 @@ def test_a_new_event_starts_in_the_browser_s_zone_and_the_list_can_be_filtered(
 
     zone = page.get_by_label("Time zone", exact=False).and_(page.locator("select"))
     expect(zone).to_have_value("Asia/Tokyo")
-    page.get_by_label("Find a time zone").fill("buenos")
+    page.get_by_label("Search zones by city or region").fill("buenos")
     expect(zone).to_have_value("America/Argentina/Buenos_Aires")
     visible = zone.locator("option:not([hidden])")
     expect(visible).to_have_count(1)
