@@ -6,6 +6,7 @@ transaction already starts as BEGIN IMMEDIATE (settings), so the whole database 
 for writing and FOR UPDATE is a no-op.
 """
 
+import math
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -42,7 +43,11 @@ def lock_ticket_types(ticket_type_ids: Iterable[int]) -> dict[int, TicketType]:
         )
     except DatabaseError as error:
         if "lock timeout" in str(error).lower() or "locked" in str(error).lower():
-            raise Busy("This event is busy right now. Please try again in a moment.") from error
+            raise Busy(
+                "This event is busy right now. Please try again in a moment.",
+                # A waiter gave up after the lock timeout; by then the crowd ahead has moved.
+                retry_after_seconds=max(1, math.ceil(LOCK_TIMEOUT_MS / 1000)),
+            ) from error
         raise
     return {ticket_type.pk: ticket_type for ticket_type in locked}
 

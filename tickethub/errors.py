@@ -5,6 +5,8 @@ class DomainError(Exception):
     """A business rule refused the request. ``status`` is the HTTP status to answer with."""
 
     status = 400
+    # Seconds after which a retry may succeed, sent as Retry-After (429 and 503 answers).
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -19,3 +21,7 @@ class Busy(DomainError):
     """A lock could not be taken in time; nothing was changed and a retry may succeed."""
 
     status = 503
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 5):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -45,12 +45,16 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         if request.headers.get("HX-Request"):
-            return HttpResponse(
+            response = HttpResponse(
                 exception.message, status=exception.status, content_type="text/plain"
             )
-        return render(
-            request,
-            "error.html",
-            {"message": exception.message, "status": exception.status},
-            status=exception.status,
-        )
+        else:
+            response = render(
+                request,
+                "error.html",
+                {"message": exception.message, "status": exception.status},
+                status=exception.status,
+            )
+        if exception.retry_after_seconds is not None:
+            response["Retry-After"] = str(exception.retry_after_seconds)
+        return response

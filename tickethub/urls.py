@@ -15,6 +15,9 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
+# allauth renders its rate-limit refusals through this (with Retry-After).
+handler429 = "accounts.views.rate_limited"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

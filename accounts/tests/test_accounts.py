@@ -319,6 +319,24 @@ def test_more_than_thirty_sign_in_posts_a_minute_from_one_ip_get_the_429_page(cl
     assert_signed_out(client)
 
 
+def test_the_sign_in_429_says_in_retry_after_when_the_oldest_attempt_leaves_the_minute(
+    client, time_machine
+):
+    started = time.time()
+    time_machine.move_to(started, tick=False)
+    sign_in(client, "guess@example.com", "not-my-password")
+    time_machine.move_to(started + 20, tick=False)
+    for attempt in range(29):
+        sign_in(client, f"guess{attempt}@example.com", "not-my-password")
+
+    time_machine.move_to(started + 35, tick=False)
+    response = sign_in(client, "ada@example.com", PASSWORD)
+
+    # 30 sign-ins a minute per IP: the first (at 0) leaves the window at 60, 25 s from now.
+    assert response.status_code == 429
+    assert response["Retry-After"] == "25"
+
+
 # --- Two-factor authentication: TOTP and recovery codes -------------------------------------
 
 

@@ -1,9 +1,13 @@
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from events.models import TicketType
 from tests.factories import EventFactory, TicketTypeFactory
 from tickets.models import Ticket
 from waitlist import services
@@ -78,6 +82,69 @@ def test_the_fourth_join_in_half_an_hour_is_429_and_creates_nothing(client, buye
         in response.content.decode()
     )
     assert WaitingListEntry.objects.count() == 3
+
+
+def test_a_refused_join_says_in_retry_after_when_the_oldest_join_leaves_the_window(
+    client, buyer, organiser, time_machine
+):
+    types = [
+        TicketTypeFactory(event=EventFactory(organiser=organiser, ticket_types=[]))
+        for _ in range(4)
+    ]
+    client.force_login(buyer)
+    started = timezone.now()
+    for minutes, ticket_type in zip((0, 10, 20), types[:3], strict=True):
+        time_machine.move_to(started + timedelta(minutes=minutes), tick=False)
+        assert post_join(client, ticket_type).status_code == 302
+
+    time_machine.move_to(started + timedelta(minutes=25), tick=False)
+    page = post_join(client, types[3])
+    fragment = client.post(
+        reverse("waitlist_join"),
+        {"ticket_type_id": str(types[3].pk), "quantity": "1"},
+        headers={"HX-Request": "true"},
+    )
+
+    # The first join (at 0) leaves the 30-minute window at 30: five minutes from now.
+    assert page.status_code == fragment.status_code == 429
+    assert page["Retry-After"] == fragment["Retry-After"] == str(5 * 60)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks with a lock timeout: PostgreSQL"
+)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_join_that_cannot_lock_its_ticket_type_is_503_with_retry_after(
+    client, buyer, paid_type, monkeypatch, htmx
+):
+    monkeypatch.setattr("events.locks.LOCK_TIMEOUT_MS", 200)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with transaction.atomic():
+            TicketType.objects.select_for_update().get(pk=paid_type.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        client.force_login(buyer)
+        response = client.post(
+            reverse("waitlist_join"),
+            {"ticket_type_id": str(paid_type.pk), "quantity": "1"},
+            headers={"HX-Request": "true"} if htmx else {},
+        )
+    finally:
+        release.set()
+        holder.join()
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "busy right now" in response.content.decode()
+    assert not WaitingListEntry.objects.exists()
 
 
 @pytest.mark.parametrize(
