@@ -18,6 +18,7 @@ A reconnecting EventSource sends Last-Event-ID and gets the rows it missed repla
 
 import asyncio
 import logging
+import re
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -201,6 +202,18 @@ def _sse(row_id: int, kind: str) -> bytes:
     return f"id: {row_id}\nevent: {kind}\ndata: {kind}\n\n".encode()
 
 
+# Row ids are 64-bit; 18 digits always fit, and a longer value cannot be one we sent.
+_LAST_EVENT_ID = re.compile(rb"[0-9]{1,18}")
+
+
+def _parse_last_event_id(value: bytes) -> int | None:
+    """The id a reconnecting EventSource sends back, or None for anything we never sent
+    (str.isdigit() and int() accept "²" and other Unicode digits, and int() refuses more
+    than 4300 digits): the stream then starts without a replay."""
+    value = value.strip()
+    return int(value) if _LAST_EVENT_ID.fullmatch(value) else None
+
+
 async def live_events_app(scope, receive, send) -> None:
     """GET /live/events?token=…: a text/event-stream of the token's topics."""
     if scope["method"] != "GET":
@@ -213,7 +226,7 @@ async def live_events_app(scope, receive, send) -> None:
         await _respond(send, 403, b"This live-update link is invalid or has expired.")
         return
     headers = dict(scope.get("headers", []))
-    last_event_id = headers.get(b"last-event-id", b"").decode("latin-1").strip()
+    last_event_id = _parse_last_event_id(headers.get(b"last-event-id", b""))
 
     queue: asyncio.Queue = asyncio.Queue()
     hub.subscribe(topics, queue)
@@ -231,8 +244,8 @@ async def live_events_app(scope, receive, send) -> None:
             }
         )
         await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
-        if last_event_id.isdigit():
-            for row_id, _topic, kind in await hub.replay(topics, int(last_event_id)):
+        if last_event_id is not None:
+            for row_id, _topic, kind in await hub.replay(topics, last_event_id):
                 await send(
                     {"type": "http.response.body", "body": _sse(row_id, kind), "more_body": True}
                 )

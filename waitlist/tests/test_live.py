@@ -129,3 +129,21 @@ def test_pushes_are_written_once_per_topic_after_commit_and_never_after_a_rollba
         live.publish(topic="user:8", kind="entry")
     assert not LiveEvent.objects.filter(topic="event:2").exists()
     assert LiveEvent.objects.filter(topic="user:8").exists()
+
+
+@pytest.mark.parametrize(
+    "last_event_id",
+    ["²", "٣".encode(), "9" * 5000, "99999999999999999999", "-1", "1_0"],
+    ids=["superscript", "arabic-indic", "5000-digits", "past-64-bit", "negative", "underscore"],
+)
+def test_a_malformed_last_event_id_is_ignored_and_the_stream_still_works(
+    asgi_server, buyers, paid_type, last_event_id
+):
+    topic = live.user_topic(buyers[0].pk)
+    stream = Stream(asgi_server.url, [topic], headers={"Last-Event-ID": last_event_id})
+    assert stream.response.status == 200
+    assert stream.response.readline() == b"retry: 3000\n"
+    time.sleep(0.2)
+    services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=1)
+    assert stream.next_event(timeout=5)["event"] == "entry"
+    stream.close()
