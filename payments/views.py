@@ -96,7 +96,7 @@ def checkout(request: HttpRequest, entry_id: int) -> HttpResponse:
 @require_GET
 def checkout_success(request: HttpRequest) -> HttpResponse:
     order = selectors.order_of_buyer_by_session(
-        buyer=request.user, session_id=request.GET.get("session_id", "")[:255]
+        buyer=request.user, session_id=request.GET.get("session_id", "")
     )
     if order is None:
         raise Http404("No such order.")

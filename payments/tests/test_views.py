@@ -147,3 +147,14 @@ def test_cancelling_checkout_keeps_the_offer(client, stripe_sim, offer, buyers):
     assert b"Your tickets stay held" in response.content
     offer.refresh_from_db()
     assert offer.status == "offered"
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    ["cs_test_\x00", "\x00", "cs test", "cs_\u202etest", "ٮ" * 10, "x" * 300],
+    ids=["nul", "only-nul", "space", "rtl-override", "arabic", "too-long"],
+)
+def test_a_session_id_stripe_could_not_have_sent_is_not_found(client, buyers, session_id):
+    client.force_login(buyers[0])
+    response = client.get(reverse("checkout_success"), {"session_id": session_id})
+    assert response.status_code == 404
