@@ -291,6 +291,15 @@ IMAGE_MAX_BYTES = 5 * 1024 * 1024
 IMAGE_MAX_PIXELS = 40_000_000
 IMAGE_STORED_MAX_SIDE = 1600
 
+# --- Image processing memory ----------------------------------------------------------------
+# A small upload can decode into hundreds of MB. Each image's peak memory, worked out from its
+# header, is refused above IMAGE_MAX_DECODING_BYTES, and at most IMAGE_PROCESSING_CONCURRENCY
+# images are processed at once per process (the others wait up to
+# IMAGE_PROCESSING_WAIT_SECONDS, then get a 503): the two multiplied bound the extra memory.
+IMAGE_MAX_DECODING_BYTES = env.int("IMAGE_MAX_DECODING_BYTES", default=80 * 1024 * 1024)
+IMAGE_PROCESSING_CONCURRENCY = env.int("IMAGE_PROCESSING_CONCURRENCY", default=2)
+IMAGE_PROCESSING_WAIT_SECONDS = env.int("IMAGE_PROCESSING_WAIT_SECONDS", default=5)
+
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

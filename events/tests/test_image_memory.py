@@ -1,0 +1,67 @@
+"""Peak memory of image uploads, each case measured in a process of its own
+(image_memory_probe.py).
+
+The issue's files, 150 KB and 5 KB PNGs of 6300×6300 pixels, drove a web process to 811 MB
+and 584 MB, and four at once to 2.6 GB. Any upload, and any number at once, must keep the
+process under 200 MB above what it held before.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.skipif(
+    "sqlite" not in settings.DATABASES["default"]["ENGINE"],
+    reason="no database involved: runs once, with the SQLite suite",
+)
+
+EXTRA_MEMORY_ALLOWED = 200 * 1000 * 1000
+TOO_LARGE = "too large to process"
+ROOT = Path(__file__).resolve().parents[2]
+
+CASES = {
+    # file * uploads at once: what the form answers
+    "rgba-6300.png*1": TOO_LARGE,  # 150 KB, 6300×6300 RGBA: 811 MB before
+    "bilevel-6300.png*1": TOO_LARGE,  # 15 KB, 6300×6300 1-bit: 584 MB before
+    "rgba-6300.png*4": TOO_LARGE,  # 2.6 GB before
+    "photo-6300.jpg*1": "accepted",  # decoded at half scale
+    "progressive-6300.jpg*1": TOO_LARGE,  # its coefficients alone are 238 MB
+    "rgba-largest.png*4": "accepted",  # the largest transparent image the bound accepts
+    "rgb-largest.png*4": "accepted",  # the largest opaque one
+}
+
+
+@pytest.fixture(scope="module")
+def peaks(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("image-memory")
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tickethub.settings",
+        # The memory bound is under test here, not the wait for a processing slot.
+        "IMAGE_PROCESSING_WAIT_SECONDS": "120",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "events.tests.image_memory_probe", str(folder), *CASES],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout)
+
+
+@pytest.mark.parametrize(("case", "answer"), CASES.items())
+def test_an_image_upload_keeps_the_process_under_200_mb_extra(peaks, case, answer):
+    extra_bytes = peaks[case]["extra_bytes"]
+    answers = set(peaks[case]["outcomes"].values())
+
+    assert extra_bytes < EXTRA_MEMORY_ALLOWED, f"{extra_bytes / 1e6:.0f} MB for {case}"
+    assert len(answers) == 1 and answer in answers.pop()
