@@ -5,8 +5,8 @@ consumer (`manage.py run_huey`) against a scratch database. Each of N ticket typ
 place, held by an offer that expires a few seconds from now, and one buyer waiting behind
 it. The offers are made through join_waiting_list with ``now`` set one offer window (5
 minutes) back, so their expires_at, and the expire_offer_task job scheduled for it, fall
-due during the run, staggered. Each waiting buyer's stream is open
-(/live/events?token=… for their user topic), read line by line with http.client; the
+due during the run, staggered. Each waiting buyer's stream is open (/live/events with the
+buyer's session cookie, which brings their user topic), read line by line with http.client; the
 figure is the time from expires_at to the `event: entry` line. Split into: expires_at →
 offered_at (the job queue) and offered_at → arrival (commit, hub poll, push). Baseline: a
 LiveEvent row written straight on each buyer's topic (no job), commit → arrival.
@@ -45,17 +45,22 @@ class BuyerStream(threading.Thread):
     """One waiting buyer's open stream; notes when `event: entry` lines (newer than
     ``after_id``) arrive."""
 
-    def __init__(self, port: int, token: str, after_id: int):
+    def __init__(self, port: int, token: str, session_cookie: str, after_id: int):
         super().__init__(daemon=True)
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.path = f"/live/events?token={quote(token)}"
+        self.session_cookie = session_cookie
         self.after_id = after_id
         self.opened = threading.Event()
         self.arrivals: list[float] = []
         self.stopping = False
 
     def run(self) -> None:
-        self.connection.request("GET", self.path, headers={"Accept": "text/event-stream"})
+        self.connection.request(
+            "GET",
+            self.path,
+            headers={"Accept": "text/event-stream", "Cookie": self.session_cookie},
+        )
         response = self.connection.getresponse()
         if response.status != 200:
             raise RuntimeError(f"stream answered {response.status}")
@@ -76,6 +81,17 @@ class BuyerStream(threading.Thread):
     def stop(self) -> None:
         self.stopping = True
         self.connection.close()
+
+
+def session_cookie(user_id: int) -> str:
+    """A Cookie header signing the user in, as their browser would send it."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.get(pk=user_id))
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 def make_offers(count: int, first_expiry: float) -> tuple[list[int], list[int]]:
@@ -131,9 +147,10 @@ def run_database(database: str, count: int) -> None:
             first_expiry = begun + 8 + 0.3 * count
             offer_ids, buyer_ids = make_offers(count, first_expiry)
             after_id = LiveEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+            # A buyer's own topic reaches a stream from their session, never from the URL.
+            no_public_topics = live.stream_token(topics=[])
             streams = [
-                BuyerStream(port, live.stream_token(topics=[live.user_topic(b)]), after_id)
-                for b in buyer_ids
+                BuyerStream(port, no_public_topics, session_cookie(b), after_id) for b in buyer_ids
             ]
             for stream in streams:
                 stream.start()

@@ -25,7 +25,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.public_event(event_id=event_id, viewer=request.user)
     waitlist_services.expire_overdue_offers_of_event(event_id=event.pk)
     offers = waitlist_selectors.event_offers(event=event, viewer=request.user)
-    live_token = waitlist_selectors.live_token_for_event(event=event, viewer=request.user)
+    live_token = waitlist_selectors.live_token_for_event(event=event)
     return render(
         request,
         "events/detail.html",

@@ -14,6 +14,11 @@ How a change reaches a stream, in any process layout:
 3. the hub hands (id, kind) to the queues of streams subscribed to the row's topic;
 4. the page's htmx panel, triggered by the event, fetches its fresh HTML.
 A reconnecting EventSource sends Last-Event-ID and gets the rows it missed replayed.
+
+Which topics a stream hears: the public ones (an event's queue and availability) named in
+the URL's signed token, and the private one (the buyer's own entries and offers) taken
+from the session cookie the stream request carries, never from the URL. A stream URL copied
+to another browser, or left in an access log, therefore hears only public topics.
 """
 
 import asyncio
@@ -23,10 +28,15 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from importlib import import_module
 from urllib.parse import parse_qs
 
+from django.conf import settings
+from django.contrib import auth
 from django.core import signing
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.utils import timezone
 
 from waitlist.models import LiveEvent
@@ -87,16 +97,41 @@ def user_topic(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def is_public_topic(topic: str) -> bool:
+    return topic.startswith("event:")
+
+
 def stream_token(*, topics: list[str]) -> str:
-    """A signed list of topics a page may listen to; the stream trusts nothing else."""
+    """A signed list of the public topics a page may listen to (it goes into the stream's
+    URL, so never a private one: the stream adds those from the session)."""
+    if not all(is_public_topic(topic) for topic in topics):
+        raise ValueError("A stream token names public topics only.")
     return signing.dumps(sorted(set(topics)), salt=TOKEN_SALT, compress=True)
 
 
 def topics_from_token(token: str) -> list[str]:
+    """The token's public topics; a private topic (in a token signed before private topics
+    came from the session) is dropped, not trusted."""
     topics = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     if not isinstance(topics, list) or not all(isinstance(topic, str) for topic in topics):
         raise signing.BadSignature("Malformed topics.")
-    return topics
+    return [topic for topic in topics if is_public_topic(topic)]
+
+
+def private_topics_of_session(session_key: str | None) -> list[str]:
+    """The private topics of the user signed in to this session, or none.
+
+    The user is found as Django's AuthenticationMiddleware finds it (auth.get_user: the
+    session's backend, an active user, the session hash that a password change or sign-out
+    invalidates), so a stream hears exactly what the pages of that session may show.
+    """
+    close_old_connections()
+    if not session_key:
+        return []
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(request)
+    return [user_topic(user.pk)] if user.is_authenticated else []
 
 
 def delete_old_live_events(*, older_than: timedelta = timedelta(hours=1)) -> int:
@@ -149,6 +184,10 @@ class LiveHub:
     @property
     def stream_count(self) -> int:
         return len({id(queue) for queues in self.subscribers.values() for queue in queues})
+
+    async def private_topics(self, session_key: str | None) -> list[str]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database, private_topics_of_session, session_key)
 
     async def replay(self, topics: list[str], last_id: int) -> list[tuple[int, str, str]]:
         loop = asyncio.get_running_loop()
@@ -215,17 +254,25 @@ def _parse_last_event_id(value: bytes) -> int | None:
 
 
 async def live_events_app(scope, receive, send) -> None:
-    """GET /live/events?token=…: a text/event-stream of the token's topics."""
+    """GET /live/events?token=…: a text/event-stream of the token's public topics and the
+    private topics of the session the request's cookie names."""
     if scope["method"] != "GET":
         await _respond(send, 405, b"Use GET.")
         return
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     try:
-        topics = topics_from_token(query.get("token", [""])[0])
+        public_topics = topics_from_token(query.get("token", [""])[0])
     except signing.BadSignature:
         await _respond(send, 403, b"This live-update link is invalid or has expired.")
         return
     headers = dict(scope.get("headers", []))
+    cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    try:
+        private_topics = await hub.private_topics(cookies.get(settings.SESSION_COOKIE_NAME))
+    except DatabaseError:  # the database is away: a public stream still helps the page
+        logger.exception("Live stream could not read its session; serving public topics.")
+        private_topics = []
+    topics = [*public_topics, *private_topics]
     last_event_id = _parse_last_event_id(headers.get(b"last-event-id", b""))
 
     queue: asyncio.Queue = asyncio.Queue()

@@ -230,20 +230,18 @@ def organiser_queue_figures(*, event: Event) -> list[QueueFigures]:
     return figures
 
 
-def live_token_for_event(*, event: Event, viewer: User | AnonymousUser | None) -> str:
-    """The signed topics an event page listens to: the event, and the viewer's own entries."""
-    topics = [live.event_topic(event.pk)]
-    if viewer is not None and viewer.is_authenticated:
-        topics.append(live.user_topic(viewer.pk))
-    return live.stream_token(topics=topics)
+def live_token_for_event(*, event: Event) -> str:
+    """The signed public topics an event page listens to (the viewer's own entries come to
+    the stream from their session, not from the URL)."""
+    return live.stream_token(topics=[live.event_topic(event.pk)])
 
 
 def live_token_for_buyer(*, user: User) -> str:
-    """The topics "My queue" listens to: the buyer's entries and the events they wait for."""
+    """The public topics "My queue" listens to: the events the buyer waits for (their own
+    entries come to the stream from their session, not from the URL)."""
     event_ids = (
         WaitingListEntry.objects.filter(user=user, status__in=LIVE_STATUSES)
         .values_list("ticket_type__event_id", flat=True)
         .distinct()
     )
-    topics = [live.user_topic(user.pk), *(live.event_topic(pk) for pk in event_ids)]
-    return live.stream_token(topics=topics)
+    return live.stream_token(topics=[live.event_topic(pk) for pk in event_ids])

@@ -1,11 +1,17 @@
 """Live updates over a real ASGI server (uvicorn in a thread, the site's own application)."""
 
 import http.client
+import re
 import threading
 import time
-from urllib.parse import quote, urlsplit
+from html import unescape
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from django.conf import settings
+from django.core import signing
+from django.test import Client
+from django.urls import reverse
 
 from waitlist import live, services
 from waitlist.models import LiveEvent
@@ -13,14 +19,28 @@ from waitlist.models import LiveEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def signed_in(user) -> dict:
+    """The Cookie header of a browser signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.session.session_key}"}
+
+
 class Stream:
     """A raw text/event-stream reader, as a browser's EventSource would see it."""
 
-    def __init__(self, base_url: str, topics: list[str], headers: dict | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        topics: list[str] | None = None,
+        headers: dict | None = None,
+        path: str | None = None,
+    ):
         address = urlsplit(base_url)
         self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-        token = quote(live.stream_token(topics=topics))
-        self.connection.request("GET", f"/live/events?token={token}", headers=headers or {})
+        if path is None:
+            path = f"/live/events?token={quote(live.stream_token(topics=topics or []))}"
+        self.connection.request("GET", path, headers=headers or {})
         self.response = self.connection.getresponse()
 
     def next_event(self, timeout: float = 8.0) -> dict:
@@ -60,7 +80,7 @@ def test_a_stream_starts_with_a_retry_hint_and_refuses_a_forged_token(asgi_serve
 def test_an_offer_made_elsewhere_reaches_the_buyer_s_open_stream(asgi_server, buyers, paid_type):
     holder = services.join_waiting_list(user=buyers[0], ticket_type_id=paid_type.pk, quantity=4)
     services.join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=1)
-    stream = Stream(asgi_server.url, [live.user_topic(buyers[1].pk)])
+    stream = Stream(asgi_server.url, headers=signed_in(buyers[1]))
     stream.response.readline()  # retry hint
     time.sleep(0.2)  # let the stream subscribe before the change (a page opens first, too)
 
@@ -92,10 +112,80 @@ def test_a_reconnecting_stream_gets_what_it_missed(asgi_server, buyers, paid_typ
         LiveEvent.objects.filter(topic=topic, id__gt=first.pk).values_list("id", flat=True)
     )
 
-    stream = Stream(asgi_server.url, [topic], headers={"Last-Event-ID": str(first.pk)})
+    stream = Stream(
+        asgi_server.url, headers={"Last-Event-ID": str(first.pk), **signed_in(buyers[0])}
+    )
     replayed = [int(stream.next_event()["id"]) for _ in missed]
 
     assert replayed == missed
+    stream.close()
+
+
+def stream_path_of_event_page(client, event_id: int) -> str:
+    page = client.get(reverse("event_detail", args=[event_id])).content.decode()
+    return unescape(re.search(r'sse-connect="([^"]+)"', page)[1])
+
+
+def test_a_buyer_s_offer_reaches_only_streams_of_their_own_session(asgi_server, buyers, paid_type):
+    owner, other = buyers[0], buyers[1]
+    browser = Client()
+    browser.force_login(owner)
+    path = stream_path_of_event_page(browser, paid_type.event_id)
+    # What reaches an access log names the event only, never the buyer.
+    token = parse_qs(urlsplit(path).query)["token"][0]
+    assert live.topics_from_token(token) == [live.event_topic(paid_type.event_id)]
+
+    streams = {
+        "owner": Stream(asgi_server.url, path=path, headers=signed_in(owner)),
+        "no session": Stream(asgi_server.url, path=path),
+        "another buyer": Stream(asgi_server.url, path=path, headers=signed_in(other)),
+        "forged session": Stream(
+            asgi_server.url, path=path, headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}=x"}
+        ),
+    }
+    time.sleep(0.2)  # let the streams subscribe
+    live.publish(topic=live.user_topic(owner.pk), kind="entry")
+    live.publish(topic=live.event_topic(paid_type.event_id), kind="queue")
+
+    heard = {name: stream.next_event()["event"] for name, stream in streams.items()}
+
+    assert heard == {
+        "owner": "entry",
+        "no session": "queue",
+        "another buyer": "queue",
+        "forged session": "queue",
+    }
+    for stream in streams.values():
+        stream.close()
+
+
+def test_a_token_naming_a_private_topic_gets_only_its_public_topics(asgi_server, buyers):
+    # As signed before private topics came from the session: a copied one gives no offers.
+    old_token = signing.dumps(
+        sorted([live.user_topic(buyers[0].pk), "event:1"]), salt=live.TOKEN_SALT, compress=True
+    )
+    stream = Stream(asgi_server.url, path=f"/live/events?token={quote(old_token)}")
+    time.sleep(0.2)
+    live.publish(topic=live.user_topic(buyers[0].pk), kind="entry")
+    live.publish(topic="event:1", kind="queue")
+
+    assert stream.next_event()["event"] == "queue"
+    stream.close()
+    with pytest.raises(ValueError):
+        live.stream_token(topics=[live.user_topic(buyers[0].pk)])
+
+
+def test_a_signed_out_session_s_stream_hears_no_private_topic(asgi_server, buyers):
+    browser = Client()
+    browser.force_login(buyers[0])
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={browser.session.session_key}"}
+    browser.post(reverse("account_logout"))
+    stream = Stream(asgi_server.url, ["event:1"], headers=cookie)
+    time.sleep(0.2)
+    live.publish(topic=live.user_topic(buyers[0].pk), kind="entry")
+    live.publish(topic="event:1", kind="queue")
+
+    assert stream.next_event()["event"] == "queue"
     stream.close()
 
 
