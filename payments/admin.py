@@ -4,4 +4,11 @@ from payments.models import ConnectedAccount, Order, StripeEvent
 
 admin.site.register(ConnectedAccount)
 admin.site.register(Order)
-admin.site.register(StripeEvent)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ("stripe_event_id", "type", "received_at", "processed_at", "unprocessable")
+    list_filter = ("unprocessable", "type")
+    search_fields = ("stripe_event_id", "account")
+    readonly_fields = ("last_error",)

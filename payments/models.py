@@ -99,6 +99,8 @@ class StripeEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Signed but of a shape no handler can read: kept for staff, never processed or retried.
+    unprocessable = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [

@@ -37,6 +37,7 @@ def reconcile_payments(*, now: datetime | None = None) -> Counter:
             fixed["late payment refunded"] += 1
     stale_events = StripeEvent.objects.filter(
         processed_at__isnull=True,
+        unprocessable=False,
         received_at__lte=now - GRACE,
         attempts__lt=MAX_EVENT_ATTEMPTS,
     ).order_by("received_at")[:BATCH]

@@ -6,6 +6,7 @@ under its lock, the account from Stripe) instead of trusting that events arrive 
 
 import json
 import logging
+import re
 
 import stripe
 from django.conf import settings
@@ -20,6 +21,7 @@ from tickethub.errors import DomainError
 logger = logging.getLogger(__name__)
 # Stripe's default tolerance for the signature's timestamp (stripe-python's webhook.py).
 SIGNATURE_TOLERANCE_SECONDS = 300
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]+")
 
 
 class InvalidWebhook(DomainError):
@@ -30,7 +32,11 @@ def record_stripe_event(*, payload: bytes, signature: str | None) -> tuple[Strip
     """Verify a delivery and store its event once; returns (event, newly stored).
 
     Platform and Connect events come signed with their endpoint's own secret; either may
-    sign. Raises InvalidWebhook (nothing stored) for a bad or missing signature.
+    sign. Raises InvalidWebhook (nothing stored) for a bad or missing signature, and for a
+    body without a usable event id and type. A signed event whose data no handler can read
+    is stored as unprocessable (logged, listed in the admin) and never processed: it is
+    acknowledged like any other, since Stripe redelivers the same body for three days after
+    any answer but a 2xx, and a redelivery cannot repair it.
     """
     secrets = [
         s for s in (settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_CONNECT_WEBHOOK_SECRET) if s
@@ -39,22 +45,97 @@ def record_stripe_event(*, payload: bytes, signature: str | None) -> tuple[Strip
         raise InvalidWebhook("Invalid Stripe signature.")
     try:
         data = json.loads(payload)
-        event_id, event_type = str(data["id"]), str(data["type"])
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         raise InvalidWebhook("Malformed Stripe event.") from error
+    problem = _unstorable(data)
+    if problem:
+        raise InvalidWebhook(f"Malformed Stripe event: {problem}.")
+    shape_problem = _shape_problem(data)
     try:
         with transaction.atomic():
             event = StripeEvent.objects.create(
-                stripe_event_id=event_id,
-                type=event_type,
+                stripe_event_id=data["id"],
+                type=data["type"],
                 account=data.get("account") or "",
                 payload=data,
+                unprocessable=shape_problem is not None,
+                last_error=f"Unprocessable: {shape_problem}" if shape_problem else "",
             )
-            transaction.on_commit(lambda: _enqueue(event.pk))
+            if shape_problem:
+                logger.error(
+                    "Stripe event %s (%s) is unprocessable: %s",
+                    event.stripe_event_id,
+                    event.type,
+                    shape_problem,
+                )
+            else:
+                transaction.on_commit(lambda: _enqueue(event.pk))
     except IntegrityError:
         # A redelivery (or a duplicate racing it): acknowledged, not processed again.
-        return StripeEvent.objects.get(stripe_event_id=event_id), False
+        return StripeEvent.objects.get(stripe_event_id=data["id"]), False
     return event, True
+
+
+def _is_stripe_id(value: object, max_length: int = 255) -> bool:
+    return isinstance(value, str) and bool(_STRIPE_ID.fullmatch(value)) and len(value) <= max_length
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _unstorable(data: object) -> str | None:
+    """Why an event cannot be stored once by its id, or None. Such a body is answered 400:
+    Stripe never sends one, so only a holder of the secret could have signed it."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not _is_stripe_id(data.get("id")):
+        return "no event id"
+    if not (isinstance(data.get("type"), str) and 0 < len(data["type"]) <= 100):
+        return "no event type"
+    account = data.get("account")
+    if account is not None and not _is_stripe_id(account, max_length=64):
+        return "malformed account"
+    if _has_nul(data):  # PostgreSQL's jsonb cannot hold one
+        return "NUL character"
+    return None
+
+
+def _shape_problem(data: dict) -> str | None:
+    """What keeps the event's handler from reading it, or None (unhandled types: None)."""
+    if data["type"] not in HANDLERS:
+        return None
+    wrapper = data.get("data")
+    if not isinstance(wrapper, dict) or not isinstance(wrapper.get("object"), dict):
+        return "data.object is not an object"
+    obj = wrapper["object"]
+    if data["type"].startswith("checkout.session."):
+        if not _is_stripe_id(obj.get("id")):
+            return "the session has no id"
+        for key in ("status", "payment_status"):
+            if not isinstance(obj.get(key), str | None):
+                return f"the session's {key} is not a string"
+        if not _is_reference(obj.get("payment_intent")):
+            return "the session's payment_intent is not an id"
+    elif data["type"] == "account.updated":
+        if not _is_stripe_id(obj.get("id"), max_length=64):
+            return "the account has no id"
+    elif not _is_reference(obj.get("payment_intent")):
+        return "payment_intent is not an id"
+    return None
+
+
+def _is_reference(value: object) -> bool:
+    """An expandable Stripe field: None, an id, or the expanded object with its id."""
+    if isinstance(value, dict):
+        return _is_stripe_id(value.get("id"))
+    return value is None or _is_stripe_id(value)
 
 
 def _signed_by_any(payload: bytes, signature: str, secrets: list[str]) -> bool:
@@ -81,7 +162,15 @@ def _enqueue(event_pk: int) -> None:
 def process_stripe_event(*, event_pk: int) -> None:
     """Act on one stored event, once; a failure leaves it for the job's retry and the sweep."""
     event = StripeEvent.objects.get(pk=event_pk)
-    if event.processed_at is not None:
+    if event.processed_at is not None or event.unprocessable:
+        return
+    # Events stored before their shape was checked on arrival.
+    problem = _unstorable(event.payload) or _shape_problem(event.payload)
+    if problem:
+        StripeEvent.objects.filter(pk=event.pk).update(
+            unprocessable=True, last_error=f"Unprocessable: {problem}"
+        )
+        logger.error("Stripe event %s is unprocessable: %s", event.stripe_event_id, problem)
         return
     StripeEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
     handler = HANDLERS.get(event.type)
@@ -104,6 +193,10 @@ def _refund_settled(refund_or_charge: dict) -> None:
     """Our own late-payment refunds are recorded when Stripe answers the create call; the
     event only confirms them. (Refunds made elsewhere are handled with the refunds work.)"""
     payment_intent = refund_or_charge.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent["id"]
+    if not payment_intent:
+        return
     order = Order.objects.filter(payment_intent_id=payment_intent).first()
     if order is not None:
         logger.info("Stripe reports a refund on order %s (%s)", order.pk, order.status)

@@ -135,3 +135,69 @@ def test_a_payment_reaches_the_site_by_signed_webhook_and_issues_the_tickets(
     assert Order.objects.get(pk=order.pk).status == Order.Status.FULFILLED
     assert Ticket.objects.filter(order=order).count() == 2
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
+
+
+SESSION_TYPE = "checkout.session.completed"
+MALFORMED_DATA = {
+    "no data": (SESSION_TYPE, None),
+    "data a list": (SESSION_TYPE, [1, 2]),
+    "no object": (SESSION_TYPE, {}),
+    "object a list": (SESSION_TYPE, {"object": ["cs_test_1"]}),
+    "object a string": (SESSION_TYPE, {"object": "cs_test_1"}),
+    "session without id": (SESSION_TYPE, {"object": {"payment_status": "paid"}}),
+    "session id a number": (SESSION_TYPE, {"object": {"id": 7, "payment_status": "paid"}}),
+    "status a list": (SESSION_TYPE, {"object": {"id": "cs_test_1", "status": ["expired"]}}),
+    "payment intent a list": (
+        SESSION_TYPE,
+        {"object": {"id": "cs_test_1", "payment_status": "paid", "payment_intent": [1]}},
+    ),
+    "account without id": ("account.updated", {"object": {"charges_enabled": True}}),
+    "account id a dict": ("account.updated", {"object": {"id": {"id": "acct_1"}}}),
+    "refund intent a dict without id": (
+        "charge.refunded",
+        {"object": {"payment_intent": {"amount": 1}}},
+    ),
+}
+
+
+@pytest.mark.parametrize("event_type, data", MALFORMED_DATA.values(), ids=MALFORMED_DATA.keys())
+def test_a_signed_event_of_a_malformed_shape_is_stored_as_unprocessable_and_never_retried(
+    client, stripe_sim, settings, jobs, event_type, data
+):
+    payload = {"id": "evt_bad", "object": "event", "type": event_type}
+    if data is not None:
+        payload["data"] = data
+    response = post(client, *signed(payload, settings.STRIPE_WEBHOOK_SECRET))
+
+    # 2xx: Stripe would redeliver the same body for days after any other answer.
+    assert response.status_code == 200
+    event = StripeEvent.objects.get()
+    assert event.unprocessable and event.processed_at is None
+    assert event.last_error.startswith("Unprocessable")
+    assert jobs.pending_names() == []
+    # An event stored before the check existed: its job and the sweep mark it, not raise.
+    StripeEvent.objects.filter(pk=event.pk).update(unprocessable=False, last_error="")
+    process_stripe_event(event_pk=event.pk)
+    event.refresh_from_db()
+    assert event.unprocessable and event.attempts == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [{"id": "evt_1", "type": "account.updated"}],
+        {"type": "account.updated", "data": {"object": {"id": "acct_1"}}},
+        {"id": 12, "type": "account.updated", "data": {"object": {"id": "acct_1"}}},
+        {"id": "evt_" + "x" * 300, "type": "account.updated"},
+        {"id": "evt_1", "type": {"name": "account.updated"}},
+        {"id": "evt_1", "type": "account.updated", "data": {"object": {"id": "acct\u00001"}}},
+        {"id": "evt_1", "type": "account.updated", "account": "acct_" + "x" * 100},
+    ],
+    ids=["a list", "no id", "id a number", "id too long", "type a dict", "nul", "long account"],
+)
+def test_a_signed_event_that_cannot_be_stored_by_its_id_is_refused(
+    client, stripe_sim, settings, payload
+):
+    response = post(client, *signed(payload, settings.STRIPE_WEBHOOK_SECRET))
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
