@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from payments.models import Order
+from tickethub.mail import email_subject
 
 SUBJECTS = {
     "fulfilled": "Your tickets for {event}",
@@ -25,7 +26,7 @@ def send_order_email(*, order_id: int, kind: str) -> None:
         "event_url": settings.SITE_URL + reverse("event_detail", args=[event.pk]),
     }
     send_mail(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(event=event.name),
+        subject=email_subject(SUBJECTS[kind], event=event.name),
         message=render_to_string(f"payments/email/{kind}.txt", context),
         from_email=None,
         recipient_list=[order.buyer.email],

@@ -76,6 +76,12 @@ class StrictDecimalField(forms.DecimalField):
         return super().to_python(text)
 
 
+def is_control_character(character: str) -> bool:
+    """True for what has no place in one line of text: a control character (line breaks
+    included), a line or paragraph separator, or a bidirectional override or isolate."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
+
+
 def check_single_line(value: str) -> str:
     """Strip ``value`` and refuse what a one-line name must not hold.
 
@@ -84,8 +90,7 @@ def check_single_line(value: str) -> str:
     """
     value = value.strip().strip(_INVISIBLE_EDGES).strip()
     for character in value:
-        category = unicodedata.category(character)
-        if category == "Cc" or category in ("Zl", "Zp") or character in _BIDI_CONTROLS:
+        if is_control_character(character):
             raise ValidationError(
                 "Use a single line of text, without line breaks or control characters.",
                 code="control_character",

@@ -5,6 +5,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from tickethub.mail import email_subject
 from waitlist.models import WaitingListEntry
 from waitlist.selectors import queue_position
 
@@ -42,7 +43,7 @@ def send_entry_email(*, entry_id: int, kind: str) -> None:
         "position": queue_position(entry) if kind == "joined" else None,
     }
     send_mail(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(event=event.name),
+        subject=email_subject(SUBJECTS[kind], event=event.name),
         message=render_to_string(f"waitlist/email/{kind}.txt", context),
         from_email=None,
         recipient_list=[entry.user.email],
