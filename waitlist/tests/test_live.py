@@ -229,8 +229,9 @@ def test_pushes_are_written_once_per_topic_after_commit_and_never_after_a_rollba
 def test_a_malformed_last_event_id_is_ignored_and_the_stream_still_works(
     asgi_server, buyers, paid_type, last_event_id
 ):
-    topic = live.user_topic(buyers[0].pk)
-    stream = Stream(asgi_server.url, [topic], headers={"Last-Event-ID": last_event_id})
+    stream = Stream(
+        asgi_server.url, headers={**signed_in(buyers[0]), "Last-Event-ID": last_event_id}
+    )
     assert stream.response.status == 200
     assert stream.response.readline() == b"retry: 3000\n"
     time.sleep(0.2)
