@@ -21,6 +21,19 @@ def _isolated_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only (PostgreSQL's own limits, roles, pools) run only when the
+    suite runs on PostgreSQL; on SQLite they are deselected."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+
+
 DB_FIXTURES = {"db", "transactional_db", "live_server", "asgi_server", "django_db_reset_sequences"}
 
 

@@ -115,12 +115,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # behave as they do in the running site.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_tickethub.sqlite3")}
 else:
-    # 0: under ASGI every request may run in another thread, and persistent connections
-    # pile up until PostgreSQL refuses more (bench/webhooks.py: 100 held by one uvicorn
-    # process at 60 s). Django's docs advise disabling them under ASGI; put PgBouncer in
-    # front when the connection set-up cost matters.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", 0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Database connections under a crowd ------------------------------------------------------
+# Under ASGI every request in flight runs in its own thread with its own connection, so a
+# crowd once opened more connections than PostgreSQL allows ("sorry, too many clients
+# already", answered as 500s). Each process now borrows from a pool of at most
+# DATABASE_POOL_MAX_SIZE connections (psycopg's pool, Django's OPTIONS["pool"]), and lets at
+# most MAX_CONCURRENT_REQUESTS requests into Django at once (tickethub/overload.py); the
+# rest queue for up to REQUEST_QUEUE_TIMEOUT seconds, then get a 503 with Retry-After.
+# The two spare connections serve the live-update hub's poller and anything else in the
+# process. README, "Database connections", sizes this against max_connections.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+DATABASE_POOL_MIN_SIZE = min(env.int("DATABASE_POOL_MIN_SIZE", default=2), DATABASE_POOL_MAX_SIZE)
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=10.0)
+MAX_CONCURRENT_REQUESTS = env.int(
+    "MAX_CONCURRENT_REQUESTS",
+    default=max(DATABASE_POOL_MAX_SIZE - 2, 1) if DATABASE_POOL_MAX_SIZE else 0,
+)
+REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=30.0)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    if DATABASE_POOL_MAX_SIZE:
+        # Django refuses persistent connections beside a pool: closing a connection (after
+        # each request) hands it back to the pool instead.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+            "name": "tickethub",
+        }
+    else:
+        # DATABASE_POOL_MAX_SIZE=0: no pool in the process (PgBouncer pools instead).
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
