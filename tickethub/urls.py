@@ -6,6 +6,9 @@ from django.views.static import serve
 
 from tickethub.fields import IdConverter
 
+# A database that refused a connection is answered 503 + Retry-After, anything else 500.
+handler500 = "tickethub.overload.server_error"
+
 # Before the apps' URLconfs load: they use <id:…> for every stored object's id.
 register_converter(IdConverter, "id")
 
