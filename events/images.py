@@ -129,9 +129,9 @@ def processing_bytes(
     """Memory the re-encoding of an image of this mode and (decoded) size holds at its peak.
 
     The decoded pixels, the full-size copy made to reach grey or RGB (flattened onto white
-    when transparent), then thumbnail's reduced image, its half-resampled one and the result;
-    plus what the decoder itself holds (JPEG coefficients, WebP canvas). A sum, so an upper
-    bound: some of these never coexist.
+    when transparent), then thumbnail's reduced image, its half-resampled one, the result and
+    the RGB copy that is encoded; plus what the decoder itself holds (JPEG coefficients,
+    WebP canvas). A sum, so an upper bound: some of these never coexist.
     """
     width, height = size
     pixels = width * height
@@ -152,7 +152,10 @@ def processing_bytes(
     reduced_width, reduced_height = math.ceil(width / reduce_x), math.ceil(height / reduce_y)
     reduced = reduced_width * reduced_height if reduce_x > 1 or reduce_y > 1 else 0
     scaling = reduced + final_width * reduced_height + final_width * final_height
-    return decoder_bytes + pixels * full_size + scaling * working
+    if scale == 1.0:
+        scaling = 0  # already small enough: thumbnail leaves it as it is
+    stored = final_width * final_height * 4  # the RGB copy that is encoded
+    return decoder_bytes + pixels * full_size + scaling * working + stored
 
 
 def _bytes_per_pixel(mode: str) -> int:

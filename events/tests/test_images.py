@@ -3,9 +3,11 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from django.urls import reverse
+from PIL import Image, PngImagePlugin
 
-from events.images import reencode_event_image
+from events.images import _processing_slots, reencode_event_image
+from events.models import Event
 
 
 def upload(data: bytes, name="poster.jpg") -> SimpleUploadedFile:
@@ -70,3 +72,101 @@ def test_a_decompression_bomb_is_refused(settings):
     wide = encoded(Image.new("1", (5000, 5000)), "PNG")  # small file, 25 megapixels
     with pytest.raises(ValidationError, match="too large"):
         reencode_event_image(upload(wide, "wide.png"))
+
+
+def test_an_image_that_would_decode_beyond_the_memory_bound_is_refused_from_its_header(settings):
+    settings.IMAGE_MAX_DECODING_BYTES = 4 * 1024 * 1024
+    transparent = encoded(Image.new("RGBA", (1000, 1000), (0, 0, 0, 0)), "PNG")  # 4 KB file
+
+    with pytest.raises(ValidationError, match=r"too large to process: 1\.0 megapixels"):
+        reencode_event_image(upload(transparent, "poster.png"))
+    opaque = encoded(Image.new("RGB", (600, 600), "white"), "PNG")
+    assert reencode_event_image(upload(opaque, "poster.png"))
+
+
+def test_a_bilevel_image_counts_as_the_grey_it_is_scaled_in(settings):
+    bilevel = Image.new("1", (2000, 2000), 1)
+    settings.IMAGE_MAX_DECODING_BYTES = 2000 * 2000 * 2 - 1  # the 1-bit image and its grey copy
+    with pytest.raises(ValidationError, match="too large to process"):
+        reencode_event_image(upload(encoded(bilevel, "PNG"), "bilevel.png"))
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(settings):
+    photo = encoded(Image.new("RGB", (4000, 3000), (10, 120, 200)), "JPEG")
+    # At full size its pixels alone are 48 MB; libjpeg decodes it at half scale (12 MB).
+    settings.IMAGE_MAX_DECODING_BYTES = 40 * 1000 * 1000
+    result = reencode_event_image(upload(photo))
+    assert Image.open(io.BytesIO(result.read())).size == (1600, 1200)
+
+
+def test_a_progressive_jpeg_counts_the_coefficients_it_buffers(settings):
+    settings.IMAGE_MAX_DECODING_BYTES = 40 * 1000 * 1000
+    image = Image.new("RGB", (4000, 3000), (10, 120, 200))
+    # 4:4:4, so 6 bytes a pixel of coefficients at full resolution: 72 MB.
+    progressive = encoded(image, "JPEG", progressive=True, subsampling=0)
+    with pytest.raises(ValidationError, match="too large to process"):
+        reencode_event_image(upload(progressive))
+
+
+def test_a_webp_canvas_is_checked_before_the_decoder_allocates_it(settings, monkeypatch):
+    settings.IMAGE_MAX_DECODING_BYTES = 4 * 1024 * 1024
+    webp = encoded(Image.new("RGB", (1000, 1000), "white"), "WEBP")
+
+    def opening_is_too_late(*args, **kwargs):
+        raise AssertionError("the WebP decoder was created")
+
+    monkeypatch.setattr(Image, "open", opening_is_too_late)
+    with pytest.raises(ValidationError, match="too large to process"):
+        reencode_event_image(upload(webp, "poster.webp"))
+
+
+def test_pillows_decompression_bomb_check_is_a_form_error(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    for side in (150, 250):  # past the warning, then past the error (twice the limit)
+        with pytest.raises(ValidationError, match="too large to process"):
+            reencode_event_image(upload(encoded(Image.new("RGB", (side, side)), "PNG")))
+
+
+def test_png_text_that_decompresses_large_is_refused():
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "x" * 512 * 1024, zip=True)  # 512 KB of text in a 1 KB chunk
+    image = encoded(Image.new("RGB", (10, 10)), "PNG", pnginfo=text)
+    with pytest.raises(ValidationError, match="damaged"):
+        reencode_event_image(upload(image, "poster.png"))
+
+
+def test_an_animated_gif_is_stored_as_its_first_frame():
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "green", "blue")]
+    animated = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    result = reencode_event_image(upload(animated, "poster.gif"))
+    red, green, blue = Image.open(io.BytesIO(result.read())).getpixel((20, 20))
+    assert red > 200 and green < 50 and blue < 50
+
+
+def test_a_transparent_palette_image_is_flattened_onto_white():
+    palette = Image.new("P", (30, 30), 0)
+    palette.putpalette([255, 0, 0, 0, 0, 255])
+    palette.paste(1, (0, 0, 15, 30))
+    image = encoded(palette, "PNG", transparency=0)
+    stored = Image.open(io.BytesIO(reencode_event_image(upload(image, "p.png")).read()))
+    assert stored.getpixel((25, 15)) == (255, 255, 255)
+    assert stored.getpixel((5, 15))[2] > 200
+
+
+@pytest.mark.django_db
+def test_an_upload_waiting_too_long_for_a_processing_slot_gets_a_503(client, organiser, settings):
+    settings.IMAGE_PROCESSING_CONCURRENCY = 1
+    settings.IMAGE_PROCESSING_WAIT_SECONDS = 1
+    client.force_login(organiser)
+    poster = upload(encoded(Image.new("RGB", (100, 100)), "PNG"), "poster.png")
+    slots = _processing_slots(1)
+    slots.acquire()  # another upload is being processed
+    try:
+        response = client.post(reverse("event_create"), {"name": "Gig", "image": poster})
+    finally:
+        slots.release()
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "try again" in response.content.decode()
+    assert not Event.objects.exists()
