@@ -2,7 +2,7 @@
 event's own time zone and in major currency units, handed to services as plain values."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django import forms
@@ -22,6 +22,7 @@ from events.money import (
     to_minor_units,
 )
 from events.services import EventDetails, TicketTypeSpec
+from events.times import exists, is_ambiguous, occurrence_label, occurrences
 from events.zones import time_zone_choices
 from tickethub.fields import (
     IdField,
@@ -59,15 +60,73 @@ class WallClockDateTimeField(forms.DateTimeField):
         return result.replace(tzinfo=None)
 
 
-def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
-    """Attach ``zone``; refuse a wall-clock time a daylight-saving jump skips."""
-    aware = wall_clock.replace(tzinfo=zone)
-    round_trip = aware.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
-    if round_trip.replace(tzinfo=None) != wall_clock:
+def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo, *, fold: int | None = None):
+    """The instant (in UTC) a wall-clock time names in ``zone``.
+
+    Refuses a time the clocks skip when they go forward, and a time they pass twice when
+    they go back unless ``fold`` says which (0 the first, 1 the second): never a guess.
+    The result is in UTC because Python compares two times of one zone by their clock
+    readings alone, fold ignored (01:45 EDT would count as after 01:30 EST).
+    """
+    day = f"{wall_clock:%H:%M} on {wall_clock:%a} {wall_clock.day} {wall_clock:%b %Y}"
+    if not exists(wall_clock, zone):
         raise ValidationError(
-            "This time does not exist in the event's time zone (clocks go forward then)."
+            f"{day} does not exist in {zone.key}: the clocks go forward then and skip it. "
+            "Choose a time before or after the change.",
+            code="nonexistent",
         )
-    return aware
+    if is_ambiguous(wall_clock, zone) and fold not in (0, 1):
+        raise ValidationError(
+            f"{day} happens twice in {zone.key}: the clocks go back then. "
+            "Choose below which one you mean.",
+            code="ambiguous",
+        )
+    chosen = fold if is_ambiguous(wall_clock, zone) else 0
+    return wall_clock.replace(tzinfo=zone, fold=chosen).astimezone(UTC)
+
+
+class FoldField(forms.TypedChoiceField):
+    """Which of the two readings of a repeated wall-clock time is meant: shown beside its
+    date-time field only when that time is ambiguous (see ``WallClockTimesMixin``)."""
+
+    widget = forms.RadioSelect
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", [(0, "the first"), (1, "the second")])
+        super().__init__(coerce=int, required=False, empty_value=None, **kwargs)
+
+
+class WallClockTimesMixin:
+    """For a form whose date-times are typed in the event's zone: each ``<name>`` has a
+    ``<name>_fold`` choice, offered (in ``ambiguous_times``) only when the time is one the
+    clocks pass twice."""
+
+    wall_clock_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ambiguous_times: set[str] = set()
+
+    def offer_fold_choice(self, field: str, wall_clock: datetime, zone: zoneinfo.ZoneInfo):
+        first, second = occurrences(wall_clock, zone)
+        self.fields[f"{field}_fold"].choices = [
+            (0, f"{occurrence_label(first)}, the first"),
+            (1, f"{occurrence_label(second)}, the second"),
+        ]
+        self.ambiguous_times.add(field)
+
+    def offer_stored_fold_choices(self, zone: zoneinfo.ZoneInfo) -> None:
+        """An unbound form showing stored times: a stored repeated time shows its reading."""
+        for field in self.wall_clock_fields:
+            stored = self.initial.get(field)
+            if stored and is_ambiguous(stored, zone):
+                self.offer_fold_choice(field, stored, zone)
+
+    def attach_wall_clock(self, field: str, zone: zoneinfo.ZoneInfo) -> datetime:
+        typed = self.cleaned_data[field]
+        if is_ambiguous(typed, zone):
+            self.offer_fold_choice(field, typed, zone)
+        return attach_zone(typed, zone, fold=self.cleaned_data.get(f"{field}_fold"))
 
 
 def check_changed_date_in_window(typed: datetime, stored: datetime | None) -> None:
@@ -78,10 +137,17 @@ def check_changed_date_in_window(typed: datetime, stored: datetime | None) -> No
 
 
 def wall_clock(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
+    # astimezone sets fold=1 on the second reading of a repeated hour, and replace keeps it.
     return moment.astimezone(zone).replace(tzinfo=None) if moment else None
 
 
-class EventForm(forms.Form):
+def fold_of(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> int | None:
+    return moment.astimezone(zone).fold if moment else None
+
+
+class EventForm(WallClockTimesMixin, forms.Form):
+    wall_clock_fields = ("starts_at", "ends_at")
+
     name = SingleLineCharField(max_length=200)
     description = MultiLineCharField(
         max_length=10_000,
@@ -100,6 +166,8 @@ class EventForm(forms.Form):
     )
     starts_at = WallClockDateTimeField(label="Starts")
     ends_at = WallClockDateTimeField(label="Ends", required=False)
+    starts_at_fold = FoldField(label="Which start time?")
+    ends_at_fold = FoldField(label="Which end time?")
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY)
     offer_window_minutes = StrictIntegerField(
         label="Offer window (minutes)",
@@ -140,7 +208,7 @@ class EventForm(forms.Form):
             if cleaned.get(field):
                 try:
                     check_changed_date_in_window(cleaned[field], self.initial.get(field))
-                    cleaned[field] = attach_zone(cleaned[field], zone)
+                    cleaned[field] = self.attach_wall_clock(field, zone)
                 except ValidationError as error:
                     self.add_error(field, error)
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
@@ -171,13 +239,17 @@ class EventForm(forms.Form):
             "address": event.address,
             "timezone": event.timezone,
             "starts_at": wall_clock(event.starts_at, event.zone),
+            "starts_at_fold": fold_of(event.starts_at, event.zone),
             "ends_at": wall_clock(event.ends_at, event.zone),
+            "ends_at_fold": fold_of(event.ends_at, event.zone),
             "currency": event.currency,
             "offer_window_minutes": event.offer_window_minutes,
         }
 
 
-class TicketTypeForm(forms.Form):
+class TicketTypeForm(WallClockTimesMixin, forms.Form):
+    wall_clock_fields = ("sale_starts_at", "sale_ends_at")
+
     ticket_type_id = IdField(required=False)
     name = SingleLineCharField(max_length=100)
     price = StrictDecimalField(
@@ -190,6 +262,8 @@ class TicketTypeForm(forms.Form):
     capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
     sale_starts_at = WallClockDateTimeField(label="On sale from", required=False)
     sale_ends_at = WallClockDateTimeField(label="On sale until", required=False)
+    sale_starts_at_fold = FoldField(label="Which sale start?")
+    sale_ends_at_fold = FoldField(label="Which sale end?")
     max_per_entry = StrictIntegerField(
         label="Most per request",
         min_value=1,
@@ -220,7 +294,9 @@ class TicketTypeForm(forms.Form):
             "price": to_major_units(ticket_type.price_minor, event.currency),
             "capacity": ticket_type.capacity,
             "sale_starts_at": wall_clock(ticket_type.sale_starts_at, event.zone),
+            "sale_starts_at_fold": fold_of(ticket_type.sale_starts_at, event.zone),
             "sale_ends_at": wall_clock(ticket_type.sale_ends_at, event.zone),
+            "sale_ends_at_fold": fold_of(ticket_type.sale_ends_at, event.zone),
             "max_per_entry": ticket_type.max_per_entry,
             "max_per_buyer": ticket_type.max_per_buyer,
         }
@@ -268,6 +344,9 @@ class EventEditor:
         self.event_form = EventForm(data, files, initial=event_initial)
         self.ticket_type_forms = TicketTypeFormSet(data, initial=types_initial, prefix="types")
         self.ticket_type_specs: list[TicketTypeSpec] = []
+        if event and data is None:
+            for form in [self.event_form, *self.ticket_type_forms.forms]:
+                form.offer_stored_fold_choices(event.zone)
 
     def is_valid(self) -> bool:
         event_ok = self.event_form.is_valid()
@@ -314,7 +393,7 @@ class EventEditor:
             if data.get(field):
                 try:
                     check_changed_date_in_window(data[field], form.initial.get(field))
-                    window[field] = attach_zone(data[field], zone)
+                    window[field] = form.attach_wall_clock(field, zone)
                 except ValidationError as error:
                     form.add_error(field, error)
                     return None
