@@ -81,7 +81,7 @@ def attach_zone(wall_clock: datetime, zone: zoneinfo.ZoneInfo, *, fold: int | No
             "Choose below which one you mean.",
             code="ambiguous",
         )
-    chosen = fold if is_ambiguous(wall_clock, zone) else 0
+    chosen = fold if fold is not None and is_ambiguous(wall_clock, zone) else 0
     return wall_clock.replace(tzinfo=zone, fold=chosen).astimezone(UTC)
 
 
