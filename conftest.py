@@ -194,6 +194,8 @@ def stripe_sim(_stripe_sim_session, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_simulator"
     settings.STRIPE_SIMULATOR_URL = sim.url
     settings.STRIPE_API_BASE = sim.url
+    # Buy and Connect forms redirect to the simulator's pages: the CSP's form-action names it.
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "form-action": ["'self'", sim.url]}
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_platform"
     settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
     yield sim

@@ -7,7 +7,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from search.services import index_event
-from tests.browser.conftest import _chromium_present, browser_type_launch_args  # noqa: F401
+from tests.browser.conftest import (  # noqa: F401
+    _chromium_present,
+    browser_type_launch_args,
+    new_context,
+)
 from tests.browser.test_organiser_journey import assert_accessible, collect_console_errors
 from tests.factories import EventFactory, TicketTypeFactory
 
