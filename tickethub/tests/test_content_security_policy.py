@@ -85,3 +85,15 @@ def test_refusals_before_any_view_carry_the_policy_too(client, settings):
     assert response.status_code == 413
     assert response["Content-Security-Policy"] == expected_policy(settings)
     assert not INLINE_CODE.search(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    "template", ["400.html", "403.html", "404.html", "413.html", "429.html", "500.html", "503.html"]
+)
+def test_error_pages_need_no_inline_code(template):
+    # Some are rendered outside Django's middleware (the overload guard's 503), so they must
+    # not rely on a nonce either.
+    from django.template import loader
+
+    html = loader.render_to_string(template, {"retry_after": 5})
+    assert not INLINE_CODE.search(html), INLINE_CODE.search(html)
