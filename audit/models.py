@@ -22,3 +22,23 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class FailedJob(models.Model):
+    """A background job that failed for good: its error was permanent, or it ran out of
+    retries. Kept for staff to read (and act on), since nothing will run it again."""
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=64)
+    arguments = models.JSONField(help_text="The job's positional and keyword arguments.")
+    error_class = models.CharField(max_length=200)
+    error_message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField()
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-failed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.failed_at:%Y-%m-%d %H:%M} {self.task_name}: {self.error_class}"

@@ -11,6 +11,12 @@ from payments.services.reconciliation import reconcile_payments
 from payments.services.webhooks import process_stripe_event
 from tickethub.errors import Busy
 from tickethub.jobs import retry_only_if
+from tickethub.mail import (
+    EMAIL_JOB_RETRIES,
+    EMAIL_JOB_RETRY_BACKOFF,
+    EMAIL_JOB_RETRY_DELAY,
+    is_transient_delivery_error,
+)
 
 # Stripe unreachable, a lock that timed out, a briefly locked SQLite file: worth retrying.
 # The sweep picks up whatever still fails.
@@ -43,9 +49,18 @@ def expire_checkout_of_offer(entry_id: int) -> None:
         close_checkout_of_offer(entry_id=entry_id)
 
 
-@db_task(retries=3, retry_delay=30)
+def _is_transient_for_email(error: BaseException) -> bool:
+    return is_transient_delivery_error(error) or isinstance(error, Busy | OperationalError)
+
+
+@db_task(
+    retries=EMAIL_JOB_RETRIES,
+    retry_delay=EMAIL_JOB_RETRY_DELAY,
+    retry_backoff=EMAIL_JOB_RETRY_BACKOFF,
+)
 def send_order_email(order_id: int, kind: str) -> None:
-    notifications.send_order_email(order_id=order_id, kind=kind)
+    with retry_only_if(_is_transient_for_email):
+        notifications.send_order_email(order_id=order_id, kind=kind)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -7,6 +7,12 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from tickethub.errors import Busy
 from tickethub.jobs import retry_only_if
+from tickethub.mail import (
+    EMAIL_JOB_RETRIES,
+    EMAIL_JOB_RETRY_BACKOFF,
+    EMAIL_JOB_RETRY_DELAY,
+    is_transient_delivery_error,
+)
 from waitlist import notifications, services
 
 MAX_TRANSIENT_RETRIES = 5
@@ -30,9 +36,18 @@ def expire_offer_task(entry_id: int) -> bool:
         return services.expire_offer(entry_id=entry_id)
 
 
-@db_task(retries=3, retry_delay=30)
+def _is_transient_for_email(error: BaseException) -> bool:
+    return is_transient_delivery_error(error) or _is_transient(error)
+
+
+@db_task(
+    retries=EMAIL_JOB_RETRIES,
+    retry_delay=EMAIL_JOB_RETRY_DELAY,
+    retry_backoff=EMAIL_JOB_RETRY_BACKOFF,
+)
 def send_waitlist_email(entry_id: int, kind: str) -> None:
-    notifications.send_entry_email(entry_id=entry_id, kind=kind)
+    with retry_only_if(_is_transient_for_email):
+        notifications.send_entry_email(entry_id=entry_id, kind=kind)
 
 
 @db_task()

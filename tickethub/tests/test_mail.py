@@ -1,6 +1,8 @@
+import smtplib
+
 import pytest
 
-from tickethub.mail import SUBJECT_NAME_MAX_CHARS, email_subject
+from tickethub.mail import SUBJECT_NAME_MAX_CHARS, email_subject, is_transient_delivery_error
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,30 @@ def test_a_long_name_is_shortened_in_the_subject():
     name = subject.removeprefix("[Ticket Hub] Your tickets for ")
     assert len(name) <= SUBJECT_NAME_MAX_CHARS
     assert name.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (smtplib.SMTPServerDisconnected("gone"), True),
+        (smtplib.SMTPConnectError(421, b"too busy"), True),
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (smtplib.SMTPDataError(452, b"mailbox full, try later"), True),
+        (smtplib.SMTPSenderRefused(451, b"local error", "tickets@localhost"), True),
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (450, b"greylisted")}), True),
+        (smtplib.SMTPDataError(554, b"rejected as spam"), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+        (
+            smtplib.SMTPRecipientsRefused(
+                {"a@example.com": (450, b"greylisted"), "b@example.com": (550, b"no such user")}
+            ),
+            False,
+        ),
+        (smtplib.SMTPNotSupportedError("no STARTTLS"), False),
+        (ValueError("Header values may not contain linefeed"), False),
+        (LookupError(), False),
+    ],
+)
+def test_only_delivery_errors_that_may_pass_are_transient(error, transient):
+    assert is_transient_delivery_error(error) is transient

@@ -21,3 +21,22 @@ def paid_type(event):
 @pytest.fixture
 def buyers(db):
     return [UserFactory(email=f"buyer{n}@example.com") for n in range(8)]
+
+
+@pytest.fixture(scope="session")
+def _smtp_sink_session():
+    from tests.smtp import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_sink(_smtp_sink_session, settings):
+    """E-mail goes to a real SMTP server (tests.smtp.SmtpSink), emptied for each test."""
+    _smtp_sink_session.reset()
+    settings.MAILERS = {"default": _smtp_sink_session.mailer}
+    yield _smtp_sink_session
+    _smtp_sink_session.reset()
