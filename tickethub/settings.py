@@ -265,9 +265,10 @@ def _openid_connect_apps(raw: str) -> list[dict]:
     return apps
 
 
+OPENID_CONNECT_APPS = _openid_connect_apps(env.str("OIDC_PROVIDERS", default=""))
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
-        "APPS": _openid_connect_apps(env.str("OIDC_PROVIDERS", default="")),
+        "APPS": OPENID_CONNECT_APPS,
         "OAUTH_PKCE_ENABLED": True,
     }
 }
@@ -418,10 +419,7 @@ CSP_FORM_ACTION_ORIGINS = [
         if STRIPE_SIMULATOR
         else ["https://checkout.stripe.com", "https://connect.stripe.com"]
     ),
-    *(
-        _origin(app["settings"]["server_url"])
-        for app in SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
-    ),
+    *(_origin(app["settings"]["server_url"]) for app in OPENID_CONNECT_APPS),
     *env.list("CSP_EXTRA_FORM_ACTION_ORIGINS", default=[]),
 ]
 SECURE_CSP = {
