@@ -2,6 +2,7 @@
 that waits too long gets a 503 with Retry-After, and open live streams never count."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
@@ -62,6 +63,13 @@ class AsgiCall:
         await asyncio.wait_for(self.task, 10)
 
 
+def run_in_own_loop(coroutine) -> None:
+    """asyncio.run in a thread of its own: a browser test earlier in the same worker may have
+    left Playwright's event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, coroutine).result()
+
+
 def held_application():
     """An ASGI application that answers 200 once its request's release event is set."""
     releases: dict[str, asyncio.Event] = {}
@@ -99,7 +107,7 @@ def test_a_request_that_waits_past_the_queue_timeout_gets_503_with_retry_after()
         assert (await third.response(timeout=1))[0] == 200  # the slot was given back
         await third.disconnect()
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
 
 
 def test_waiting_requests_are_let_in_one_at_a_time_in_the_order_they_came():
@@ -118,7 +126,7 @@ def test_waiting_requests_are_let_in_one_at_a_time_in_the_order_they_came():
             await call.disconnect()
         assert entered == ["/a", "/b", "/c"]
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -144,7 +152,7 @@ def test_open_live_streams_do_not_count_towards_the_limit(settings):
             await stream.disconnect()
 
     try:
-        asyncio.run(scenario())
+        run_in_own_loop(scenario())
     finally:
         # The hub's thread keeps its connection; close it before the tables are flushed.
         hub.database.submit(connections.close_all).result(timeout=10)
