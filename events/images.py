@@ -42,8 +42,9 @@ _REDUCING_GAP = 2.0
 # mallopt's option number, and allocations from this size up are mapped and unmapped alone.
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_BYTES = 1024 * 1024
-# libwebp's RGBA canvas, and the copy of the frame Pillow decodes from.
-_WEBP_DECODER_BYTES_PER_PIXEL = 8
+# libwebp's animation decoder keeps two RGBA canvases (the frame and the one before it),
+# and Pillow decodes from a copy of the frame.
+_WEBP_DECODER_BYTES_PER_PIXEL = 12
 # EXIF orientation → the transposition that shows the image upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -94,10 +95,7 @@ def reencode_event_image(upload: UploadedFile) -> ContentFile:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             _refuse_webp_too_large_to_open(contents)
-            with Image.open(io.BytesIO(contents)) as probe:
-                image_format = probe.format
-                probe.verify()
-            if image_format not in ACCEPTED_FORMATS:
+            if _verified_format(contents) not in ACCEPTED_FORMATS:
                 raise ValidationError(
                     "Upload a JPEG, PNG, WebP or GIF image.", code="unsupported_format"
                 )
@@ -121,6 +119,14 @@ def reencode_event_image(upload: UploadedFile) -> ContentFile:
             "This image is damaged or truncated. Please upload another file.", code="damaged"
         ) from None
     return ContentFile(encoded, name=f"{uuid.uuid4().hex}.jpg")
+
+
+def _verified_format(contents: bytes) -> str | None:
+    # In a function of its own, so that the probe and its decoder (a WebP canvas) are freed
+    # before the image is opened again to be decoded.
+    with Image.open(io.BytesIO(contents)) as probe:
+        probe.verify()
+        return probe.format
 
 
 def processing_bytes(
@@ -171,18 +177,16 @@ def _is_transparent(image: Image.Image) -> bool:
 
 
 def _refuse_webp_too_large_to_open(contents: bytes) -> None:
-    # libwebp allocates the whole canvas when Pillow opens the file, so its size is read
-    # from the header first (Pillow's own check allows 179 megapixels: 716 MB).
+    # libwebp allocates its canvases when Pillow opens the file, so the size is read from
+    # the header first (Pillow's own check allows 179 megapixels: 2 GB of canvases). This is
+    # the least any WebP of that size needs; the check after opening knows its mode.
     if contents[:4] != b"RIFF" or contents[8:12] != b"WEBP":
         return
     size = WebPImagePlugin._get_size(contents[:30])
     if size is None:
         raise SyntaxError("WebP header without a canvas size")
     needed = processing_bytes(
-        mode="RGBA",
-        size=size,
-        transparent=True,
-        decoder_bytes=_WEBP_DECODER_BYTES_PER_PIXEL * size[0] * size[1],
+        mode="RGB", size=size, decoder_bytes=_WEBP_DECODER_BYTES_PER_PIXEL * size[0] * size[1]
     )
     _refuse_above_limit(needed, size=size)
 

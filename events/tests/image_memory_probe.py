@@ -80,26 +80,30 @@ def generate(folder: Path) -> None:
         folder / "rgba-largest.png"
     )
     poster("RGB", largest_accepted_side("RGB"), (20, 90, 200)).save(folder / "rgb-largest.png")
+    poster("RGBA", largest_accepted_side("RGBA", webp=True), (200, 30, 30, 128)).save(
+        folder / "rgba-largest.webp", lossless=True
+    )
 
 
-def largest_accepted_side(mode: str) -> int:
+def largest_accepted_side(mode: str, *, webp: bool = False) -> int:
     """The side of the largest square image of this mode that the decoding bound accepts."""
     from django.conf import settings
 
-    from events.images import processing_bytes
+    from events.images import _WEBP_DECODER_BYTES_PER_PIXEL, processing_bytes
+
+    def fits(side: int) -> bool:
+        needed = processing_bytes(
+            mode=mode,
+            size=(side, side),
+            transparent=mode == "RGBA",
+            decoder_bytes=side * side * _WEBP_DECODER_BYTES_PER_PIXEL if webp else 0,
+        )
+        return needed <= settings.IMAGE_MAX_DECODING_BYTES
 
     accepted, refused = 1, math.isqrt(settings.IMAGE_MAX_PIXELS) + 1
     while refused - accepted > 1:
         side = (accepted + refused) // 2
-        fits = processing_bytes(mode=mode, size=(side, side), transparent=mode == "RGBA")
-        accepted, refused = (
-            (side, refused)
-            if fits <= settings.IMAGE_MAX_DECODING_BYTES
-            else (
-                accepted,
-                side,
-            )
-        )
+        accepted, refused = (side, refused) if fits(side) else (accepted, side)
     return accepted
 
 

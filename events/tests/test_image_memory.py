@@ -33,6 +33,7 @@ CASES = {
     "progressive-6300.jpg*1": TOO_LARGE,  # its coefficients alone are 238 MB
     "rgba-largest.png*4": "accepted",  # the largest transparent image the bound accepts
     "rgb-largest.png*4": "accepted",  # the largest opaque one
+    "rgba-largest.webp*4": "accepted",  # the largest WebP: libwebp holds two canvases
 }
 
 
