@@ -270,7 +270,7 @@ def _stored_size(size: tuple[int, int]) -> tuple[int, int]:
 def _scaled_jpeg(image: Image.Image) -> bytes:
     # Only the first frame of a GIF, animated WebP or APNG is ever decoded: nothing seeks.
     image.load()
-    upright = _UPRIGHT.get(image.getexif().get(ExifTags.Base.Orientation))
+    upright = _UPRIGHT.get(image.getexif().get(ExifTags.Base.Orientation, 1))
     working = _to_grey_or_rgb(image)
     if working is not image:
         image.close()  # release the decoded pixels before scaling the copy
