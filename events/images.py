@@ -29,7 +29,8 @@ from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError, WebPIma
 
 from tickethub.errors import Busy
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+# Only these decoders ever see an upload (a file in another format is not even parsed).
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
 # Pillow holds "1", "L" and "P" in one byte a pixel, 16-bit grey in two, and every other mode
 # in four (it pads RGB to 32 bits), whatever the file's bit depth.
@@ -100,7 +101,7 @@ def reencode_event_image(upload: UploadedFile) -> ContentFile:
                     "Upload a JPEG, PNG, WebP or GIF image.", code="unsupported_format"
                 )
             # Opening reads the header only; no pixel is decoded before the checks pass.
-            with Image.open(io.BytesIO(contents)) as image:
+            with Image.open(io.BytesIO(contents), formats=ACCEPTED_FORMATS) as image:
                 _refuse_too_large(image, contents)
                 with _processing_slot():
                     encoded = _scaled_jpeg(image)
@@ -124,7 +125,7 @@ def reencode_event_image(upload: UploadedFile) -> ContentFile:
 def _verified_format(contents: bytes) -> str | None:
     # In a function of its own, so that the probe and its decoder (a WebP canvas) are freed
     # before the image is opened again to be decoded.
-    with Image.open(io.BytesIO(contents)) as probe:
+    with Image.open(io.BytesIO(contents), formats=ACCEPTED_FORMATS) as probe:
         probe.verify()
         return probe.format
 
