@@ -46,6 +46,11 @@ class StrictIntegerField(forms.IntegerField):
         text = str(value).strip()
         if not _ASCII_INTEGER.fullmatch(text):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
+        # int() refuses more than 4300 digits (ValueError); anything past 19 significant
+        # digits is out of range anyway, so it becomes just past the range for the
+        # min/max validators to refuse with their message.
+        if len(text.lstrip("+-").lstrip("0")) > 19:
+            return -(DATABASE_INTEGER_MAX + 1) if text.startswith("-") else DATABASE_INTEGER_MAX + 1
         return int(text)
 
 
