@@ -31,6 +31,9 @@ from tickethub.errors import Busy
 
 # Only these decoders ever see an upload (a file in another format is not even parsed).
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+# Pillow's JPEG decoder names a JPEG carrying a second picture (the preview or depth map many
+# phones add) "MPO"; its first frame is an ordinary JPEG.
+_JPEG_FORMATS = {"JPEG", "MPO"}
 
 # Pillow holds "1", "L" and "P" in one byte a pixel, 16-bit grey in two, and every other mode
 # in four (it pads RGB to 32 bits), whatever the file's bit depth.
@@ -96,7 +99,7 @@ def reencode_event_image(upload: UploadedFile) -> ContentFile:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             _refuse_webp_too_large_to_open(contents)
-            if _verified_format(contents) not in ACCEPTED_FORMATS:
+            if _verified_format(contents) not in {*ACCEPTED_FORMATS, *_JPEG_FORMATS}:
                 raise ValidationError(
                     "Upload a JPEG, PNG, WebP or GIF image.", code="unsupported_format"
                 )
@@ -199,7 +202,7 @@ def _refuse_too_large(image: Image.Image, contents: bytes) -> None:
             f"The image is too large ({width}×{height} pixels).", code="too_many_pixels"
         )
     decoder_bytes = _decoder_bytes(image, contents)
-    if image.format == "JPEG":
+    if image.format in _JPEG_FORMATS:
         # libjpeg scales while decoding (1/2, 1/4, 1/8): a large photo never exists at full size.
         image.draft(None, _stored_size(image.size))
     needed = processing_bytes(
@@ -228,7 +231,7 @@ def _decoder_bytes(image: Image.Image, contents: bytes) -> int:
     width, height = image.size
     if image.format == "WEBP":
         return width * height * _WEBP_DECODER_BYTES_PER_PIXEL
-    if image.format != "JPEG" or not _buffers_whole_jpeg(image, contents):
+    if image.format not in _JPEG_FORMATS or not _buffers_whole_jpeg(image, contents):
         return 0
     # A progressive or multi-scan JPEG keeps every DCT coefficient (2 bytes each, at full
     # resolution whatever the scale it is decoded at) until the last scan arrives.

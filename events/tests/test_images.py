@@ -170,3 +170,15 @@ def test_an_upload_waiting_too_long_for_a_processing_slot_gets_a_503(client, org
     assert response["Retry-After"] == "1"
     assert "try again" in response.content.decode()
     assert not Event.objects.exists()
+
+
+def test_a_phone_photo_with_a_depth_or_preview_frame_is_taken_as_its_first_jpeg():
+    # Many phones save JPEGs with a second picture (MPO): Pillow names them "MPO", not "JPEG".
+    photo = Image.new("RGB", (4000, 3000), (10, 120, 200))
+    preview = Image.new("RGB", (400, 300), (200, 10, 10))
+    result = reencode_event_image(
+        upload(encoded(photo, "MPO", save_all=True, append_images=[preview]))
+    )
+    stored = Image.open(io.BytesIO(result.read()))
+    assert stored.size == (1600, 1200)
+    assert stored.getpixel((10, 10)) == pytest.approx((10, 120, 200), abs=8)
