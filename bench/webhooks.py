@@ -501,7 +501,8 @@ def run_database(database: str, orders: int, returns: int, args: argparse.Namesp
     sim = Simulator(sim_port)
     point_at_simulator(sim.url)
     if args.conn_max_age is not None:
-        os.environ["DATABASE_CONN_MAX_AGE"] = str(args.conn_max_age)
+        # Persistent connections only exist without the pool (Django refuses both).
+        os.environ.update(DATABASE_POOL_MAX_SIZE="0", DATABASE_CONN_MAX_AGE=str(args.conn_max_age))
     with scratch(name="webhooks", database=database, redis=database == "postgres") as db:
         from django.conf import settings
 
@@ -807,7 +808,8 @@ def main() -> None:
     parser.add_argument(
         "--conn-max-age",
         type=int,
-        help="DATABASE_CONN_MAX_AGE for every process (PostgreSQL; default: the settings')",
+        help="DATABASE_CONN_MAX_AGE for every process, without the connection pool (PostgreSQL;"
+        " default: the settings', with the pool)",
     )
     parser.add_argument("--db", choices=["postgres", "sqlite", "both"], default="both")
     args = parser.parse_args()
