@@ -34,7 +34,6 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from bench.common import (
@@ -81,50 +80,25 @@ class Rush:
 def limited_role(dsn: str, database: str, connection_limit: int):
     import psycopg
 
+    from tests.crowd import create_role_statements, drop_role_statements
+
     name = f"bench_crowd_{uuid.uuid4().hex[:8]}"
+    create, *grants = create_role_statements(name, database, connection_limit)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN CONNECTION LIMIT {int(connection_limit)}")
+        conn.execute(create)  # type: ignore[arg-type]
         try:
-            conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {name}')
-            conn.execute(f"GRANT USAGE ON SCHEMA public TO {name}")
-            conn.execute(
-                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"
-            )
-            conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
+            for statement in grants:
+                conn.execute(statement)  # type: ignore[arg-type]
             yield name
         finally:
-            conn.execute(f"DROP OWNED BY {name}")
-            conn.execute(f"DROP ROLE {name}")
-
-
-def signed_in_cookies(user_ids: list[int]) -> list[str]:
-    from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.middleware.csrf import _get_new_csrf_string
-    from django.utils import timezone
-    from django.utils.crypto import get_random_string
-
-    users = User.objects.in_bulk(user_ids)
-    expire_date = timezone.now() + timedelta(days=1)
-    sessions, cookies = [], []
-    for user_id in user_ids:
-        user = users[user_id]
-        key = get_random_string(32)
-        data = {
-            "_auth_user_id": str(user.pk),
-            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
-            "_auth_user_hash": user.get_session_auth_hash(),
-        }
-        encoded = SessionStore().encode(data)
-        sessions.append(Session(session_key=key, session_data=encoded, expire_date=expire_date))
-        cookies.append(f"sessionid={key}; csrftoken={_get_new_csrf_string()}")
-    Session.objects.bulk_create(sessions, batch_size=1000)
-    return cookies
+            for statement in drop_role_statements(name):
+                conn.execute(statement)  # type: ignore[arg-type]
 
 
 def rush(port: int, event_id: int, type_id: int, cookies: list[str], timeout: float) -> Rush:
     """Every buyer at once: the event page, then a join, on one keep-alive connection."""
+    from tests.crowd import csrf_secret
+
     ready = threading.Barrier(len(cookies) + 1)
     result = Rush()
     lock = threading.Lock()
@@ -135,7 +109,7 @@ def rush(port: int, event_id: int, type_id: int, cookies: list[str], timeout: fl
         form = {
             "ticket_type_id": str(type_id),
             "quantity": "1",
-            "csrfmiddlewaretoken": cookie.rpartition("csrftoken=")[2],
+            "csrfmiddlewaretoken": csrf_secret(cookie),
         }
         page: object = "no answer"
         join: object = "not sent"
@@ -196,11 +170,16 @@ def consistent(type_id: int, joined: int, capacity: int) -> str:
 
 
 def run_once(name: str, args, db, role: str, port: int) -> Rush:
+    from django.contrib.auth.models import User
+
+    from tests.crowd import signed_in_cookies
+
     event_id, [type_id] = make_event(
         name=f"Crowd {name}", capacities=[args.capacity], price_minor=0
     )
     user_ids = make_users(args.buyers, prefix=f"crowd-{name}-")
-    cookies = signed_in_cookies(user_ids)
+    users = User.objects.in_bulk(user_ids)
+    cookies = signed_in_cookies([users[user_id] for user_id in user_ids])
     saved = dict(os.environ)
     os.environ.update(
         DATABASE_URL=f"postgres://{role}@127.0.0.1:5432/{db.dsn.rpartition('/')[2]}",

@@ -15,18 +15,18 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.db import connection, connections
-from django.middleware.csrf import _get_new_csrf_string
-from django.utils import timezone
-from django.utils.crypto import get_random_string
 
+from tests.crowd import (
+    create_role_statements,
+    csrf_secret,
+    drop_role_statements,
+    signed_in_cookies,
+)
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 from waitlist.models import WaitingListEntry
 from waitlist.tests.invariants import broken_invariants
@@ -46,24 +46,20 @@ def make_role():
 
     def make(connection_limit: int) -> str:
         name = f"th_crowd_{uuid.uuid4().hex[:12]}"
-        database = connection.ops.quote_name(connection.settings_dict["NAME"])
+        database = connection.settings_dict["NAME"]
+        create, *grants = create_role_statements(name, database, connection_limit)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE ROLE {name} LOGIN CONNECTION LIMIT {int(connection_limit)}")
+            cursor.execute(create)
             names.append(name)
-            cursor.execute(f"GRANT CONNECT ON DATABASE {database} TO {name}")
-            cursor.execute(f"GRANT USAGE ON SCHEMA public TO {name}")
-            cursor.execute(
-                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"
-            )
-            cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
+            for statement in grants:
+                cursor.execute(statement)
         return name
 
     yield make
     with connection.cursor() as cursor:
         for name in names:
-            # DROP OWNED revokes the grants (the database's too) so the role can go.
-            cursor.execute(f"DROP OWNED BY {name}")
-            cursor.execute(f"DROP ROLE {name}")
+            for statement in drop_role_statements(name):
+                cursor.execute(statement)
 
 
 @contextmanager
@@ -91,27 +87,6 @@ def site_connects_as(role: str, *, pool: dict | None) -> Iterator[None]:
         reconnect(saved_user, saved_options)
 
 
-def signed_in_cookies(users) -> list[str]:
-    """A Cookie header per user: a server-side session signed in as that user (as the login
-    form would leave it) and a CSRF secret the form posts back."""
-    sessions, cookies = [], []
-    expire_date = timezone.now() + timedelta(days=1)
-    for user in users:
-        session_key = get_random_string(32)
-        data = {
-            "_auth_user_id": str(user.pk),
-            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
-            "_auth_user_hash": user.get_session_auth_hash(),
-        }
-        encoded = SessionStore().encode(data)
-        sessions.append(
-            Session(session_key=session_key, session_data=encoded, expire_date=expire_date)
-        )
-        cookies.append(f"sessionid={session_key}; csrftoken={_get_new_csrf_string()}")
-    Session.objects.bulk_create(sessions)
-    return cookies
-
-
 def burst(base_url: str, requests: list[tuple[str, str, str, dict | None]]) -> Counter:
     """Send every (method, path, cookie, form) at once, each on its own connection, all
     released together; returns how many got each (path kind, status)."""
@@ -123,7 +98,7 @@ def burst(base_url: str, requests: list[tuple[str, str, str, dict | None]]) -> C
         headers = {"Cookie": cookie}
         body = None
         if form is not None:
-            form = {**form, "csrfmiddlewaretoken": cookie.rpartition("csrftoken=")[2]}
+            form = {**form, "csrfmiddlewaretoken": csrf_secret(cookie)}
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         client = http.client.HTTPConnection(address.hostname, address.port, timeout=90)
@@ -193,7 +168,7 @@ def page_status(
     headers = {"Cookie": cookie}
     body = None
     if form is not None:
-        body = urlencode({**form, "csrfmiddlewaretoken": cookie.rpartition("csrftoken=")[2]})
+        body = urlencode({**form, "csrfmiddlewaretoken": csrf_secret(cookie)})
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     try:
         client.request("POST" if form is not None else "GET", path, body=body, headers=headers)
