@@ -22,16 +22,18 @@ def _isolated_files(settings, tmp_path):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked postgres_only (PostgreSQL's own limits, roles, pools) run only when the
-    suite runs on PostgreSQL; on SQLite they are deselected."""
+    """Tests marked postgres_only (PostgreSQL's own limits, roles, pools, lock timeouts) run
+    only on PostgreSQL and tests marked sqlite_only (no database involved: they run once)
+    only on SQLite; elsewhere they are deselected, not skipped, so a skip always means
+    something is missing."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    other_database = "sqlite_only" if on_postgres else "postgres_only"
+    deselected = [item for item in items if item.get_closest_marker(other_database)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+        items[:] = [item for item in items if not item.get_closest_marker(other_database)]
 
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "asgi_server", "django_db_reset_sequences"}

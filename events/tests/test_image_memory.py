@@ -13,12 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-pytestmark = pytest.mark.skipif(
-    "sqlite" not in settings.DATABASES["default"]["ENGINE"],
-    reason="no database involved: runs once, with the SQLite suite",
-)
+pytestmark = pytest.mark.sqlite_only
 
 EXTRA_MEMORY_ALLOWED = 200 * 1000 * 1000
 TOO_LARGE = "too large to process"

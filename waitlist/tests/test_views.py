@@ -110,9 +110,7 @@ def test_a_refused_join_says_in_retry_after_when_the_oldest_join_leaves_the_wind
     assert page["Retry-After"] == fragment["Retry-After"] == str(5 * 60)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks with a lock timeout: PostgreSQL"
-)
+@pytest.mark.postgres_only  # row locks with a lock timeout
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_a_join_that_cannot_lock_its_ticket_type_is_503_with_retry_after(
     client, buyer, paid_type, monkeypatch, htmx
