@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from events.models import Event, TicketType
@@ -166,11 +166,12 @@ def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[T
 
 
 def entries_of(*, user: User) -> QuerySet[WaitingListEntry]:
-    """A buyer's entries, live ones first, newest first."""
+    """A buyer's entries, live ones (waiting or offered) first, newest first within each."""
+    is_live = Case(When(status__in=LIVE_STATUSES, then=Value(0)), default=Value(1))
     return (
         WaitingListEntry.objects.filter(user=user)
         .select_related("ticket_type__event")
-        .order_by("-created_at", "-pk")
+        .order_by(is_live, "-created_at", "-pk")
     )
 
 
