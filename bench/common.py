@@ -198,6 +198,7 @@ def make_event(
         create_event,
         publish_event,
         sell_free_places,
+        set_seller_payments_ready,
     )
     from payments.models import ConnectedAccount
 
@@ -216,6 +217,7 @@ def make_event(
             "payouts_enabled": True,
         },
     )
+    set_seller_payments_ready(organiser_id=organiser.pk, can_take_payments=True)
     details = EventDetails(
         name=name,
         description="",

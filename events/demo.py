@@ -21,9 +21,9 @@ from django.utils.text import slugify
 from events.demo_catalogue import DEMO_CATALOGUE, DemoEvent, DemoTicketType
 from events.demo_posters import event_poster
 from events.models import Event, TicketType
+from events.selectors import seller_can_take_payments
 from events.services import EventDetails, TicketTypeSpec, create_event, publish_event
 from payments.demo import onboard_demo_organiser
-from payments.selectors import can_take_payments
 from tickets.services import issue_tickets
 from waitlist.services import join_waiting_list
 
@@ -224,7 +224,7 @@ def _queue_demo_attendees(
     rng: random.Random,
 ) -> None:
     """Put ``queued`` attendees without tickets of this type in its waiting list."""
-    if ticket_type.price_minor and not can_take_payments(
+    if ticket_type.price_minor and not seller_can_take_payments(
         organiser_id=ticket_type.event.organiser_id
     ):
         return  # real Stripe keys: demo organisers cannot take payments, so no queue

@@ -133,3 +133,20 @@ class TicketType(models.Model):
     @property
     def is_free(self) -> bool:
         return self.price_minor == 0
+
+
+class Seller(models.Model):
+    """What the catalogue must know of an organiser's payments: whether their paid tickets
+    can be sold now. Payments keeps ``can_take_payments`` equal to the organiser's Stripe
+    account's ``charges_enabled`` (payments.services.accounts is its only writer, through
+    events.services.set_seller_payments_ready), so the apps below payments — the sale-state
+    rule, the join, the event page — know it without importing payments. No row: cannot."""
+
+    organiser = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    can_take_payments = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"seller {self.organiser_id}: {'can' if self.can_take_payments else 'cannot'} charge"

@@ -8,7 +8,7 @@ from django.db.models import Case, Min, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 
-from events.models import Event, TicketType
+from events.models import Event, Seller, TicketType
 
 
 def upcoming_public_events(*, now: datetime | None = None) -> QuerySet[Event]:
@@ -89,7 +89,7 @@ def ticket_type_availability(
     now: datetime | None = None,
 ) -> Availability:
     """``payments_ready``: the organiser's account can take charges
-    (payments.selectors.can_take_payments), so paid tickets may go on sale."""
+    (seller_can_take_payments), so paid tickets may go on sale."""
     now = now or timezone.now()
     remaining = max(ticket_type.remaining, 0)
     if event.status == Event.Status.CANCELLED:
@@ -110,11 +110,14 @@ def ticket_type_availability(
 
 
 def event_availability(*, event: Event) -> list[Availability]:
-    from payments.selectors import can_take_payments
-
     now = timezone.now()
-    payments_ready = can_take_payments(organiser_id=event.organiser_id)
+    payments_ready = seller_can_take_payments(organiser_id=event.organiser_id)
     return [
         ticket_type_availability(ticket_type, event=event, payments_ready=payments_ready, now=now)
         for ticket_type in event.ticket_types.all()
     ]
+
+
+def seller_can_take_payments(*, organiser_id: int) -> bool:
+    """The organiser's paid tickets can be sold (their Stripe account takes charges)."""
+    return Seller.objects.filter(organiser_id=organiser_id, can_take_payments=True).exists()

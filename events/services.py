@@ -12,10 +12,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import record_change
+from events.hooks import EventChanged, event_changed
 from events.locks import lock_ticket_types_of_event
-from events.models import Event, TicketType
+from events.models import Event, Seller, TicketType
 from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR, below_card_minimum
-from search.services import index_event
 from tickethub.errors import DomainError
 from tickethub.fields import event_date_window
 
@@ -165,7 +165,7 @@ def create_event(
             target=ticket_type,
             after=_ticket_type_snapshot(ticket_type),
         )
-    index_event(event=event)
+    event_changed.fire(EventChanged(event))
     return event
 
 
@@ -210,7 +210,7 @@ def update_event(
 
         for ticket_type in event.ticket_types.all():
             serve_queue(ticket_type=ticket_type)
-        index_event(event=event)
+        event_changed.fire(EventChanged(event))
     return event
 
 
@@ -285,7 +285,7 @@ def publish_event(*, event: Event, actor: User) -> Event:
         event.published_at = timezone.now()
         event.save(update_fields=["status", "published_at", "updated_at"])
         record_change(actor=actor, action="event.published", target=event)
-        index_event(event=event)
+        event_changed.fire(EventChanged(event))
     return event
 
 
@@ -300,7 +300,7 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         event.status = Event.Status.DRAFT
         event.save(update_fields=["status", "updated_at"])
         record_change(actor=actor, action="event.unpublished", target=event)
-        index_event(event=event)
+        event_changed.fire(EventChanged(event))
     return event
 
 
@@ -349,3 +349,14 @@ def sell_held_places(*, ticket_type: TicketType, quantity: int) -> None:
 def sell_free_places(*, ticket_type: TicketType, quantity: int) -> None:
     """Sell places straight from free capacity (no offer). Raises NotEnoughPlaces."""
     _change_counts(ticket_type, sold=quantity, needs_room=quantity)
+
+
+# --- Payments readiness ----------------------------------------------------------------
+
+
+def set_seller_payments_ready(*, organiser_id: int, can_take_payments: bool) -> None:
+    """Record whether the organiser's paid tickets can be sold; called by payments, in the
+    transaction that stores their Stripe account's status."""
+    Seller.objects.update_or_create(
+        organiser_id=organiser_id, defaults={"can_take_payments": can_take_payments}
+    )

@@ -85,9 +85,7 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 def _payments_ready(request: HttpRequest) -> bool:
-    from payments.selectors import can_take_payments
-
-    return can_take_payments(organiser_id=request.user.pk)
+    return selectors.seller_can_take_payments(organiser_id=request.user.pk)
 
 
 @login_required

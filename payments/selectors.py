@@ -14,10 +14,6 @@ from payments.models import ConnectedAccount, Order
 _STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 
-def can_take_payments(*, organiser_id: int) -> bool:
-    return ConnectedAccount.objects.filter(organiser_id=organiser_id, charges_enabled=True).exists()
-
-
 @dataclass(frozen=True)
 class PayoutStatus:
     account: ConnectedAccount | None

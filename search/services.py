@@ -1,10 +1,11 @@
 """Writes to the search index and its vocabulary.
 
-The catalogue's services call ``index_event`` inside the transaction that changes an event
-(create, edit, publish, unpublish; and cancel, when it exists), so the index commits or
-rolls back with the change itself and a search never sees an event the catalogue does not
-show. Not ``transaction.on_commit``: the index lives in the same database, and a hook run
-after commit could be lost to a crash, leaving a cancelled event findable until a rebuild.
+The catalogue fires ``events.hooks.event_changed`` inside the transaction that changes an
+event (create, edit, publish, unpublish), and search.listeners reindexes it there, so the
+index commits or rolls back with the change itself and a search never sees an event the
+catalogue does not show. Not ``transaction.on_commit``: the index lives in the same
+database, and a hook run after commit could be lost to a crash, leaving a cancelled event
+findable until a rebuild.
 """
 
 from django.db import connection, transaction

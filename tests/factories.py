@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from events.models import Event, TicketType
+from events.services import set_seller_payments_ready
 from payments.models import ConnectedAccount
 
 PASSWORD = "correct-horse-battery-staple"
@@ -75,6 +76,15 @@ class ConnectedAccountFactory(factory.django.DjangoModelFactory):
     details_submitted = True
     charges_enabled = True
     payouts_enabled = True
+
+    @factory.post_generation
+    def seller(self, create, extracted, **kwargs):
+        """What payments.services.accounts records for the catalogue when it stores an
+        account's status."""
+        if create:
+            set_seller_payments_ready(
+                organiser_id=self.organiser_id, can_take_payments=self.charges_enabled
+            )
 
 
 class TicketTypeFactory(factory.django.DjangoModelFactory):

@@ -12,8 +12,7 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from events.models import Event, TicketType
-from events.selectors import Availability, ticket_type_availability
-from payments.selectors import can_take_payments
+from events.selectors import Availability, seller_can_take_payments, ticket_type_availability
 from tickets.models import Ticket
 from waitlist import live
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
@@ -143,7 +142,7 @@ def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[T
             .annotate(count=Count("pk"))
             .values_list("ticket_type_id", "count")
         )
-    payments_ready = can_take_payments(organiser_id=event.organiser_id)
+    payments_ready = seller_can_take_payments(organiser_id=event.organiser_id)
     offers = []
     for ticket_type in ticket_types:
         # Places held by offers already past their expiry are free in all but bookkeeping.

@@ -18,8 +18,8 @@ from django.utils import timezone
 from audit.services import audit_row, record_change, record_changes
 from events.locks import lock_ticket_types
 from events.models import Event, TicketType
+from events.selectors import seller_can_take_payments
 from events.services import hold_places, release_held_places
-from payments.selectors import can_take_payments
 from tickethub.errors import DomainError
 from waitlist import live, ratelimit
 from waitlist.models import LIVE_STATUSES, QueueBlock, QueueState, WaitingListEntry
@@ -71,7 +71,7 @@ def _check_joinable(ticket_type: TicketType, quantity: int, now: datetime) -> No
         raise WaitlistError(f"“{ticket_type.name}” is not on sale yet.")
     if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
         raise WaitlistError(f"The sale of “{ticket_type.name}” has ended.")
-    if ticket_type.price_minor and not can_take_payments(organiser_id=event.organiser_id):
+    if ticket_type.price_minor and not seller_can_take_payments(organiser_id=event.organiser_id):
         raise WaitlistError(
             f"“{ticket_type.name}” is not on sale yet: the organiser is still setting up "
             "card payments."

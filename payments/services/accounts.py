@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from events.services import set_seller_payments_ready
 from payments.models import ConnectedAccount
 from payments.stripe_api import PaymentProviderUnavailable, as_dict, client
 
@@ -104,3 +105,6 @@ def _apply_status(account: ConnectedAccount, fetched: dict) -> None:
     account.requirements_due = sorted(due)
     account.disabled_reason = requirements.get("disabled_reason") or ""
     account.save()
+    set_seller_payments_ready(
+        organiser_id=account.organiser_id, can_take_payments=account.charges_enabled
+    )
