@@ -5,10 +5,10 @@ from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, Min, Q, QuerySet, When
-from django.http import Http404
 from django.utils import timezone
 
 from events.models import Event, Seller, TicketType
+from tickethub.errors import NotFound
 
 
 def upcoming_public_events(*, now: datetime | None = None) -> QuerySet[Event]:
@@ -28,9 +28,9 @@ def public_event(*, event_id: int, viewer: User | AnonymousUser | None = None) -
     try:
         event = Event.objects.select_related("organiser").get(pk=event_id)
     except Event.DoesNotExist:
-        raise Http404("No such event.") from None
+        raise NotFound("No such event.") from None
     if event.status == Event.Status.DRAFT and (viewer is None or event.organiser_id != viewer.pk):
-        raise Http404("No such event.")
+        raise NotFound("No such event.")
     return event
 
 
@@ -49,7 +49,7 @@ def organiser_event(*, organiser: User, event_id: int) -> Event:
     try:
         return Event.objects.get(pk=event_id, organiser=organiser)
     except Event.DoesNotExist:
-        raise Http404("No such event.") from None
+        raise NotFound("No such event.") from None
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ def update_event(
 
     Ticket types missing from ``ticket_types`` are deleted if none of their tickets is
     sold or held. Capacity cannot drop below what is sold plus held. Raises CatalogueError.
+    Places a capacity rise adds are not offered here: the organiser's edit goes through
+    waitlist.services.update_event, which serves the queue in the same transaction.
     """
     _check_details(details)
     _check_ticket_types(ticket_types, currency=details.currency)
@@ -204,12 +206,6 @@ def update_event(
             event.image.save(image.name or "event.jpg", image, save=False)
         event.save()
         _apply_ticket_types(event=event, actor=actor, locked=locked, specs=ticket_types)
-        # Places added by a capacity rise go to the waiting list at once, under the same
-        # locks. (Imported here: the waiting list builds on the catalogue, not the reverse.)
-        from waitlist.services import serve_queue
-
-        for ticket_type in event.ticket_types.all():
-            serve_queue(ticket_type=ticket_type)
         event_changed.fire(EventChanged(event))
     return event
 

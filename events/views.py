@@ -8,8 +8,6 @@ from django.views.decorators.http import require_POST
 
 from events import selectors, services
 from events.forms import EventEditor
-from waitlist import selectors as waitlist_selectors
-from waitlist import services as waitlist_services
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -19,18 +17,6 @@ def home(request: HttpRequest) -> HttpResponse:
     except InvalidPage:
         raise Http404("No such page.") from None
     return render(request, "events/home.html", {"page": page})
-
-
-def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
-    event = selectors.public_event(event_id=event_id, viewer=request.user)
-    waitlist_services.expire_overdue_offers_of_event(event_id=event.pk)
-    offers = waitlist_selectors.event_offers(event=event, viewer=request.user)
-    live_token = waitlist_selectors.live_token_for_event(event=event)
-    return render(
-        request,
-        "events/detail.html",
-        {"event": event, "offers": offers, "live_token": live_token},
-    )
 
 
 @login_required
@@ -57,30 +43,6 @@ def event_create(request: HttpRequest) -> HttpResponse:
             return redirect("event_edit", event_id=event.pk)
     status = 400 if request.method == "POST" else 200
     context = {"editor": editor, "payments_ready": _payments_ready(request)}
-    return render(request, "events/edit.html", context, status=status)
-
-
-@login_required
-def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
-    event = selectors.organiser_event(organiser=request.user, event_id=event_id)
-    editor = EventEditor(request.POST or None, request.FILES or None, event=event)
-    if request.method == "POST" and editor.is_valid():
-        try:
-            services.update_event(
-                event=event,
-                actor=request.user,
-                details=editor.event_form.event_details(),
-                ticket_types=editor.ticket_type_specs,
-                image=editor.event_form.cleaned_data["image"],
-                remove_image=request.POST.get("image-clear") == "on",
-            )
-        except services.CatalogueError as error:
-            editor.event_form.add_error(None, error.message)
-        else:
-            messages.success(request, "Changes saved.")
-            return redirect("event_edit", event_id=event.pk)
-    status = 400 if request.method == "POST" else 200
-    context = {"editor": editor, "event": event, "payments_ready": _payments_ready(request)}
     return render(request, "events/edit.html", context, status=status)
 
 

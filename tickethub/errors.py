@@ -17,6 +17,13 @@ class NotAllowed(DomainError):
     status = 403
 
 
+class NotFound(DomainError):
+    """No such object for this user (another owner's id included): answered as a 404, so
+    nobody learns whether someone else's object exists."""
+
+    status = 404
+
+
 class Busy(DomainError):
     """A lock could not be taken in time; nothing was changed and a retry may succeed."""
 

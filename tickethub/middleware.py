@@ -1,9 +1,10 @@
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.views.defaults import page_not_found
 
-from tickethub.errors import DomainError
+from tickethub.errors import DomainError, NotFound
 
 
 class RequestBodyLimitMiddleware:
@@ -44,6 +45,8 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DomainError):
             return None
+        if isinstance(exception, NotFound) and not request.headers.get("HX-Request"):
+            return page_not_found(request, Http404(exception.message))
         if request.headers.get("HX-Request"):
             response = HttpResponse(
                 exception.message, status=exception.status, content_type="text/plain"

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "waitlist",
     "payments",
     "search",
+    "demo",
 ]
 
 MIDDLEWARE = [

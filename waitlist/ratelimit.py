@@ -28,26 +28,47 @@ class RateLimited(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+# A join of the same ticket type started this recently shares its slot: one buyer's
+# duplicate requests (a double click, several tabs) are one join, and must not use up the
+# slots while they wait for each other on the ticket type's lock.
+SHARED_SLOT_SECONDS = 30
+
+
 @dataclass
 class JoinSlot:
     key: str
+    taken_at: float
+    owned: bool  # False: shared with a join of the same ticket type in flight
 
     def release(self) -> None:
-        cache.delete(self.key)
+        if self.owned:
+            cache.delete(self.key)
 
 
-def take_join_slot(user_id: int) -> JoinSlot:
-    """Take one of the user's join slots, or raise RateLimited with the wait in seconds."""
+def take_join_slot(user_id: int, ticket_type_id: int | None = None) -> JoinSlot:
+    """Take one of the user's join slots, or raise RateLimited with the wait in seconds.
+
+    Called before the ticket type's lock is taken (a cache call is a network call in
+    production). A slot taken for the same ticket type in the last SHARED_SLOT_SECONDS is
+    shared rather than a new one taken."""
     limit = settings.WAITLIST_JOIN_LIMIT
     window = settings.WAITLIST_JOIN_WINDOW_SECONDS
     now = time.time()
     taken_at = []
     for slot in range(limit):
         key = f"waitlist-join:{user_id}:{slot}"
-        if cache.add(key, now, timeout=window):
-            return JoinSlot(key)
-        stamp = cache.get(key)
-        if stamp is not None:
-            taken_at.append(stamp)
+        if cache.add(key, (now, ticket_type_id), timeout=window):
+            return JoinSlot(key, taken_at=now, owned=True)
+        held = cache.get(key)
+        if not isinstance(held, (tuple, list)) or len(held) != 2:
+            continue
+        stamp, held_type_id = held
+        if (
+            ticket_type_id is not None
+            and held_type_id == ticket_type_id
+            and now - stamp < SHARED_SLOT_SECONDS
+        ):
+            return JoinSlot(key, taken_at=stamp, owned=False)
+        taken_at.append(stamp)
     oldest = min(taken_at, default=now)
     raise RateLimited(retry_after_seconds=max(1, math.ceil(oldest + window - now)))

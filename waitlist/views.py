@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from events import selectors as event_selectors
+from events.forms import EventEditor
+from events.services import CatalogueError
 from tickethub.errors import DomainError
 from waitlist import selectors, services
 from waitlist.forms import JoinForm
@@ -94,3 +96,46 @@ def organiser_queue(request: HttpRequest, event_id: int) -> HttpResponse:
     event = event_selectors.organiser_event(organiser=request.user, event_id=event_id)
     figures = selectors.organiser_queue_figures(event=event)
     return render(request, "waitlist/organiser_queue.html", {"event": event, "figures": figures})
+
+
+# --- Event pages that move with the queue ---------------------------------------------------
+# They live here, not in events/views.py, because they use the waiting list: the public
+# page shows the queue and the buyer's place in it; the organiser's edit hands the places a
+# capacity rise adds to the queue (waitlist.services.update_event).
+
+
+def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = event_selectors.public_event(event_id=event_id, viewer=request.user)
+    services.expire_overdue_offers_of_event(event_id=event.pk)
+    offers = selectors.event_offers(event=event, viewer=request.user)
+    live_token = selectors.live_token_for_event(event=event)
+    return render(
+        request,
+        "events/detail.html",
+        {"event": event, "offers": offers, "live_token": live_token},
+    )
+
+
+@login_required
+def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = event_selectors.organiser_event(organiser=request.user, event_id=event_id)
+    editor = EventEditor(request.POST or None, request.FILES or None, event=event)
+    if request.method == "POST" and editor.is_valid():
+        try:
+            services.update_event(
+                event=event,
+                actor=request.user,
+                details=editor.event_form.event_details(),
+                ticket_types=editor.ticket_type_specs,
+                image=editor.event_form.cleaned_data["image"],
+                remove_image=request.POST.get("image-clear") == "on",
+            )
+        except CatalogueError as error:
+            editor.event_form.add_error(None, error.message)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("event_edit", event_id=event.pk)
+    status = 400 if request.method == "POST" else 200
+    payments_ready = event_selectors.seller_can_take_payments(organiser_id=request.user.pk)
+    context = {"editor": editor, "event": event, "payments_ready": payments_ready}
+    return render(request, "events/edit.html", context, status=status)

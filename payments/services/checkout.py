@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import stripe
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 from stripe.params.checkout import SessionCreateParams
 
@@ -23,6 +22,7 @@ from payments.stripe_api import (
     client,
     platform_fee_minor,
 )
+from tickethub.errors import NotFound
 from waitlist import services as waitlist_services
 from waitlist.models import WaitingListEntry
 
@@ -39,14 +39,14 @@ def start_checkout(
     """The buyer's order for their own live offer, with a Checkout Session to pay it.
 
     Calling it again (a second click on "Buy") returns the same order and session. Raises
-    Http404 for someone else's entry, OfferExpired (410) after expiry, PaymentsError (409)
+    NotFound (404) for someone else's entry, OfferExpired (410) after expiry, PaymentsError (409)
     when the event, ticket type or organiser's account cannot take the payment, and
     PaymentProviderUnavailable (502) when Stripe cannot be reached.
     """
     now = now or timezone.now()
     entry = WaitingListEntry.objects.filter(pk=entry_id, user=buyer).first()
     if entry is None:
-        raise Http404("No such offer.")
+        raise NotFound("No such offer.")
     order = _reserve_order(entry=entry, now=now)
     if not order.checkout_session_id:
         order = _create_session(order, success_url=success_url, cancel_url=cancel_url, now=now)

@@ -85,7 +85,7 @@ def fulfil_paid_session(*, session: dict, now: datetime | None = None) -> Order 
                 now=now,
             )
             how = "offer"
-        except waitlist_services.WaitlistError:
+        except waitlist_services.OfferNoLongerLive:
             try:
                 tickets = issue_tickets_for_late_order(order=order, ticket_type=ticket_type)
                 how = "late payment, free places"

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 import stripe
 import time_machine
-from django.http import Http404
 from django.utils import timezone
 
 from events.models import Event
@@ -13,6 +12,7 @@ from payments.models import ConnectedAccount, Order
 from payments.stripe_api import PaymentsError
 from payments.tests.conftest import checkout
 from tests.factories import EventFactory, TicketTypeFactory
+from tickethub.errors import NotFound
 from waitlist.services import OfferExpired, join_waiting_list
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +72,7 @@ def test_amounts_and_fees_reach_stripe_in_the_event_s_currency(
 
 
 def test_someone_else_s_offer_is_not_found(stripe_sim, offer, buyers):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         checkout(buyers[1], offer)
     assert not Order.objects.exists()
 

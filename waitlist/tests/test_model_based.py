@@ -25,7 +25,6 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.core.cache import cache
 from django.db.models import Max
-from django.http import Http404
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from hypothesis import HealthCheck
@@ -47,6 +46,7 @@ from events.models import Event, TicketType
 from payments.models import ConnectedAccount
 from tests.factories import EventFactory, TicketTypeFactory
 from tests.jobs import JobRunner
+from tickethub.errors import NotFound
 from tickets.models import Ticket
 from waitlist import selectors, services
 from waitlist.models import LiveEvent, QueueBlock, QueueState, WaitingListEntry
@@ -226,7 +226,7 @@ class WaitingListMachine(RuleBasedStateMachine):
             expect_error(services.OfferExpired, "This offer had already expired.", call, **kwargs)
         else:
             message = "There is no open offer to decline."
-            expect_error(services.WaitlistError, message, call, **kwargs)
+            expect_error(services.OfferNoLongerLive, message, call, **kwargs)
 
     def decline(self, entry: ModelEntry) -> None:
         self.give_up_offer(entry, services.decline_offer)
@@ -266,7 +266,7 @@ class WaitingListMachine(RuleBasedStateMachine):
             expect_error(services.OfferExpired, message, services.accept_offer, **kwargs)
         else:
             message = "There is no open offer to accept."
-            expect_error(services.WaitlistError, message, services.accept_offer, **kwargs)
+            expect_error(services.OfferNoLongerLive, message, services.accept_offer, **kwargs)
 
     def expire_offer(self, entry: ModelEntry) -> None:
         self.model.settle(self.model.types[entry.type_pk])
@@ -337,7 +337,7 @@ class WaitingListMachine(RuleBasedStateMachine):
         entry = self.model.entries[entry_pk]
         owner = self.buyers.index(self.owner(entry))
         intruder = self.buyers[(owner + offset) % BUYERS]
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             getattr(services, action)(user=intruder, entry_id=entry_pk)
 
     @rule(shift=CLOCK_SHIFTS)
@@ -401,12 +401,12 @@ class WaitingListMachine(RuleBasedStateMachine):
         if capacity < floor:
             message = f"Cannot reduce capacity below {floor}: tickets sold or on offer."
             error = event_services.CatalogueError
-            expect_error(error, message, event_services.update_event, ticket_types=specs, **kwargs)
+            expect_error(error, message, services.update_event, ticket_types=specs, **kwargs)
             return
         changed.capacity = capacity
         for ticket_type in self.model.types.values():
             self.model.settle(ticket_type)
-        event_services.update_event(ticket_types=specs, **kwargs)
+        services.update_event(ticket_types=specs, **kwargs)
 
     # --- the checks ----------------------------------------------------------------------------
 

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from events.demo_catalogue import DEMO_CATALOGUE, DemoEvent, DemoTicketType
-from events.demo_posters import event_poster
+from demo.catalogue import DEMO_CATALOGUE, DemoEvent, DemoTicketType
+from demo.posters import event_poster
+from demo.stripe_accounts import onboard_demo_organiser
 from events.models import Event, TicketType
 from events.selectors import seller_can_take_payments
 from events.services import EventDetails, TicketTypeSpec, create_event, publish_event
-from payments.demo import onboard_demo_organiser
 from tickets.services import issue_tickets
 from waitlist.services import join_waiting_list
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from audit.models import AuditLogEntry
-from events.demo import BUYER, ORGANISERS
+from demo.seed import BUYER, ORGANISERS
 from events.models import Event, TicketType
 from events.selectors import event_availability, upcoming_public_events
 from tickets.models import Ticket

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from events.demo import ATTENDEES, BUYER, ORGANISERS, demo_password, seed_demo
+from demo.seed import ATTENDEES, BUYER, ORGANISERS, demo_password, seed_demo
 
 
 class Command(BaseCommand):
