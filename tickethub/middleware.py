@@ -4,7 +4,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.defaults import page_not_found
 
-from tickethub.errors import DomainError, NotFound
+from tickethub.errors import Busy, DomainError, NotFound
+from tickethub.locks import busy_retry_after_seconds, is_busy_error
+
+# Said when a write anywhere (not only a locked() block) could not get its lock in time.
+BUSY_WRITE_MESSAGE = "Ticket Hub is busy right now. Please try again in a moment."
 
 
 class RequestBodyLimitMiddleware:
@@ -34,7 +38,9 @@ class RequestBodyLimitMiddleware:
 
 class DomainErrorMiddleware:
     """Turn a DomainError a service raised into a page with its message and HTTP status,
-    in one place, so views stay thin and no business refusal becomes a 500."""
+    in one place, so views stay thin and no business refusal becomes a 500. A lock wait
+    that ran out or a deadlock escaping a view from any write (a BEGIN IMMEDIATE that timed
+    out on SQLite, a lock timeout on PostgreSQL) is answered as Busy, 503 with Retry-After."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,6 +49,8 @@ class DomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_busy_error(exception):
+            exception = Busy(BUSY_WRITE_MESSAGE, retry_after_seconds=busy_retry_after_seconds())
         if not isinstance(exception, DomainError):
             return None
         if isinstance(exception, NotFound) and not request.headers.get("HX-Request"):

@@ -11,12 +11,15 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.urls import reverse
 
+from audit.models import AuditLogEntry
 from events.locks import lock_ticket_types
 from events.models import Event, TicketType
 from tests.factories import EventFactory, TicketTypeFactory
 from tickethub.errors import Busy
 from tickethub.locks import is_busy_error, lock_held, locked
+from waitlist.models import WaitingListEntry
 
 
 @pytest.fixture
@@ -296,3 +299,28 @@ def test_a_write_lock_held_elsewhere_makes_entering_a_block_busy(short_lock_wait
         lock.rows(TicketType.objects, [ticket_types[0].pk])
         TicketType.objects.filter(pk=ticket_types[0].pk).update(capacity=5)
     assert TicketType.objects.get(pk=ticket_types[0].pk).capacity == 5
+
+
+# --- A view that writes while the lock is held elsewhere ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_joining_while_the_lock_is_held_elsewhere_is_503_and_changes_nothing(
+    client, buyer, ticket_types, short_lock_waits, htmx
+):
+    client.force_login(buyer)
+    with held_elsewhere(ticket_types[0]):
+        response = client.post(
+            reverse("waitlist_join"),
+            {"ticket_type_id": str(ticket_types[0].pk), "quantity": "1"},
+            headers={"HX-Request": "true"} if htmx else {},
+        )
+
+    assert response.status_code == 503
+    # PostgreSQL: the ticket type's lock timeout (200 ms); SQLite: BEGIN IMMEDIATE's 20 s.
+    assert response["Retry-After"] == ("1" if connection.vendor == "postgresql" else "20")
+    assert "Please try again in a moment." in response.content.decode()
+    assert response["Content-Type"].startswith("text/plain" if htmx else "text/html")
+    assert not WaitingListEntry.objects.exists()
+    assert not AuditLogEntry.objects.exists()
