@@ -57,6 +57,38 @@ def _fresh_cache(request, django_db_blocker):
             cache.clear()
 
 
+GUARDED_SOCKET_METHODS = ("connect", "connect_ex", "send", "sendall", "sendto")
+
+
+@pytest.fixture(autouse=True)
+def _no_network_under_lock(monkeypatch):
+    """A socket call (Redis, Stripe, SMTP, …) inside a locked() block raises
+    NetworkCallUnderLock: every buyer waiting for those rows would wait on the network too.
+    Database statements are not affected (libpq and SQLite do their I/O in C)."""
+    import functools
+    import socket
+
+    from tickethub.locks import NetworkCallUnderLock, lock_held
+
+    def guarded(original, name):
+        @functools.wraps(original)
+        def call(*args, **kwargs):
+            if lock_held():
+                raise NetworkCallUnderLock(
+                    f"socket {name}() inside a locked() block: move it after the commit "
+                    "(transaction.on_commit) or before the transaction."
+                )
+            return original(*args, **kwargs)
+
+        return call
+
+    for name in GUARDED_SOCKET_METHODS:
+        monkeypatch.setattr(socket.socket, name, guarded(getattr(socket.socket, name), name))
+    monkeypatch.setattr(
+        socket, "create_connection", guarded(socket.create_connection, "create_connection")
+    )
+
+
 @pytest.fixture
 def make_user(db):
     from tests.factories import UserFactory

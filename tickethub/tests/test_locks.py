@@ -2,7 +2,9 @@
 lock_timeout, SQLite's BEGIN IMMEDIATE) or a deadlock answered as Busy / 503, and no
 network call while a lock is held."""
 
+import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from events.locks import lock_ticket_types
 from events.models import Event, TicketType
 from tests.factories import EventFactory, TicketTypeFactory
 from tickethub.errors import Busy
-from tickethub.locks import is_busy_error, lock_held, locked
+from tickethub.locks import NetworkCallUnderLock, is_busy_error, lock_held, locked
 from waitlist.models import WaitingListEntry
 
 
@@ -324,3 +326,55 @@ def test_joining_while_the_lock_is_held_elsewhere_is_503_and_changes_nothing(
     assert response["Content-Type"].startswith("text/plain" if htmx else "text/html")
     assert not WaitingListEntry.objects.exists()
     assert not AuditLogEntry.objects.exists()
+
+
+# --- No network call under a lock ---------------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, int]]:
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    yield server.getsockname()
+    server.close()
+
+
+def test_a_socket_call_inside_a_locked_block_raises(db, listener):
+    sending, receiving = socket.socketpair()
+    with sending, receiving, locked():
+        with pytest.raises(NetworkCallUnderLock):
+            socket.create_connection(listener, timeout=5)
+        with pytest.raises(NetworkCallUnderLock), socket.socket() as client:
+            client.connect(listener)
+        with pytest.raises(NetworkCallUnderLock), socket.socket() as client:
+            client.connect_ex(listener)
+        for send in (sending.send, sending.sendall):
+            with pytest.raises(NetworkCallUnderLock):
+                send(b"x")
+        with pytest.raises(NetworkCallUnderLock):
+            sending.sendto(b"x", listener)
+
+
+def test_socket_calls_outside_a_locked_block_are_fine(db, listener, ticket_types):
+    with locked():
+        pass
+    with socket.create_connection(listener, timeout=5):
+        pass
+    sending, receiving = socket.socketpair()
+    with sending, receiving, transaction.atomic():
+        lock_ticket_types([ticket_types[0].pk])  # not yet moved to locked(): not guarded
+        sending.sendall(b"x")
+        assert receiving.recv(1) == b"x"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_commit_hooks_of_a_locked_block_may_use_the_network(listener):
+    connected = threading.Event()
+
+    def connect_after_commit() -> None:
+        with socket.create_connection(listener, timeout=5):
+            connected.set()
+
+    with locked():
+        transaction.on_commit(connect_after_commit)
+    assert connected.is_set()
