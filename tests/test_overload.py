@@ -2,9 +2,11 @@
 that waits too long gets a 503 with Retry-After, and open live streams never count."""
 
 import asyncio
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from django.db import OperationalError, connections
 from django.test import RequestFactory
@@ -178,6 +180,24 @@ def test_a_database_that_refuses_connections_is_a_503_not_a_500(message):
     response = _answer_to(OperationalError(message))
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert b"Very busy right now" in response.content
+
+
+def _sqlite_busy() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [psycopg.errors.LockNotAvailable(), psycopg.errors.DeadlockDetected(), _sqlite_busy()],
+    ids=["lock timeout", "deadlock", "sqlite busy"],
+)
+def test_a_lock_wait_that_ran_out_outside_a_view_is_a_503_not_a_500(cause):
+    error = OperationalError("any message")
+    error.__cause__ = cause
+    response = _answer_to(error)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
 
 
 def test_other_errors_stay_500():

@@ -23,6 +23,8 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
 
+from tickethub.locks import is_busy_error
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -66,9 +68,11 @@ def overloaded_response() -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an uncaught error anywhere in Django (a view or a middleware). A
-    database that refused a connection is a busy site, answered 503 + Retry-After."""
+    database that refused a connection, or a lock wait that ran out outside any view (the
+    session middleware's BEGIN IMMEDIATE on SQLite), is a busy site, answered 503 +
+    Retry-After. (DomainErrorMiddleware answers those a view raises.)"""
     error = sys.exc_info()[1]
-    if error is not None and is_connection_refused(error):
+    if error is not None and (is_connection_refused(error) or is_busy_error(error)):
         return overloaded_response()
     return HttpResponseServerError(loader.render_to_string("500.html"))
 
