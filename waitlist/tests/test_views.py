@@ -113,9 +113,9 @@ def test_a_refused_join_says_in_retry_after_when_the_oldest_join_leaves_the_wind
 @pytest.mark.postgres_only  # row locks with a lock timeout
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_a_join_that_cannot_lock_its_ticket_type_is_503_with_retry_after(
-    client, buyer, paid_type, monkeypatch, htmx
+    client, buyer, paid_type, settings, htmx
 ):
-    monkeypatch.setattr("events.locks.LOCK_TIMEOUT_MS", 200)
+    settings.LOCK_TIMEOUT_MS = 200
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_lock():
