@@ -73,11 +73,9 @@ def leave(request: HttpRequest, entry_id: int) -> HttpResponse:
 @login_required
 def my_queue(request: HttpRequest) -> HttpResponse:
     entries = list(selectors.entries_of(user=request.user)[:100])
-    positions = {
-        entry.pk: selectors.queue_position(entry)
-        for entry in entries
-        if entry.status == WaitingListEntry.Status.WAITING
-    }
+    positions = selectors.queue_positions(
+        [entry for entry in entries if entry.status == WaitingListEntry.Status.WAITING]
+    )
     rows = [(entry, positions.get(entry.pk)) for entry in entries]
     live_token = selectors.live_token_for_buyer(user=request.user)
     return render(request, "waitlist/my_queue.html", {"rows": rows, "live_token": live_token})

@@ -106,3 +106,63 @@ def test_the_ticket_panel_takes_11_queries_for_a_buyer_who_waits_holds_an_offer_
     )
     assert "1 ticket held for you" in panel
     assert "You hold 2 tickets of this type" in panel
+
+
+@pytest.mark.parametrize("ticket_types", [1, 5])
+def test_the_event_page_takes_as_many_queries_with_5_ticket_types_as_with_1(
+    client, organiser, buyer, ticket_types, django_assert_num_queries
+):
+    """The buyer waits for every type: the worst case, one queue position per type."""
+    event = EventFactory(organiser=organiser, ticket_types=[])
+    ahead = UserFactory(email="ahead@example.com")
+    for number in range(ticket_types):
+        join(buyer, sold_out_type(event, ahead, f"Type {number}"))
+    client.force_login(buyer)
+    page = get_counted(
+        client,
+        reverse("event_detail", args=[event.pk]),
+        django_assert_num_queries,
+        BUYER_EVENT_PAGE_QUERIES,
+    )
+    assert page.count("you're next") == ticket_types
+
+
+def queue_of_twelve_entries(organiser, buyer) -> None:
+    """Four events with three entries each: waiting (behind someone), offered, and one
+    that ended (purchased, declined, left, purchased)."""
+    ahead = UserFactory(email="ahead@example.com")
+    for number in range(4):
+        event = EventFactory(organiser=organiser, ticket_types=[])
+        join(buyer, sold_out_type(event, ahead, "Front row"))
+        join(buyer, TicketTypeFactory(event=event, name="Standing", capacity=5))
+        if number == 1:
+            declined = join(buyer, TicketTypeFactory(event=event, name="Balcony", capacity=5))
+            services.decline_offer(user=buyer, entry_id=declined.pk)
+        elif number == 2:
+            left = join(buyer, sold_out_type(event, ahead, "Box"))
+            services.leave_waiting_list(user=buyer, entry_id=left.pk)
+        else:
+            free = TicketTypeFactory(event=event, name="Free talk", price_minor=0, capacity=5)
+            services.accept_offer(user=buyer, entry_id=join(buyer, free).pk)
+
+
+def queue_of_one_entry(organiser, buyer) -> None:
+    event = EventFactory(organiser=organiser, ticket_types=[])
+    join(buyer, sold_out_type(event, UserFactory(email="ahead@example.com")))
+
+
+@pytest.mark.parametrize(
+    ("build_queue", "entries", "waiting"),
+    [(queue_of_one_entry, 1, 1), (queue_of_twelve_entries, 12, 4)],
+)
+def test_my_queue_takes_5_queries_with_12_entries_as_with_1(
+    client, organiser, buyer, build_queue, entries, waiting, django_assert_num_queries
+):
+    build_queue(organiser, buyer)
+    client.force_login(buyer)
+    # 1 the session; 2 its user; 3 the buyer's entries with their types and events; 4 the
+    # positions of the waiting ones (one statement for all); 5 the events the buyer waits
+    # for, whose changes the page listens to.
+    page = get_counted(client, reverse("my_queue"), django_assert_num_queries, 5)
+    assert page.count("<tr>") == 1 + entries  # the header row and one per entry
+    assert page.count("You're next") == waiting
