@@ -253,6 +253,35 @@ def test_a_paid_order_e_mails_its_tickets_only_once_it_commits(
     assert sent_subjects(jobs) == [f"Your tickets for {paid_type.event.name}"]
 
 
+def paid_too_late(request, jobs) -> Order:
+    """The buyer pays for both places after their offer ran out and passed them on."""
+    paid_type, buyer = request.getfixturevalue("paid_type"), request.getfixturevalue("buyer")
+    entry = join(buyer, paid_type, quantity=2)
+    order = start_paying(buyer, entry)
+    join(request.getfixturevalue("first_in_line"), paid_type, quantity=2)
+    request.getfixturevalue("time_machine").move_to(entry.expires_at + timedelta(seconds=1))
+    services.expire_offer(entry_id=entry.pk)
+    jobs.run_due()  # Stripe confirms the checkout closed unpaid: the places pass on
+    request.getfixturevalue("stripe_sim").pay(order.checkout_session_id, ignore_expiry=True)
+    return order
+
+
+def test_a_late_payment_s_refund_e_mails_the_buyer_only_once_it_commits(
+    request, paid_type, jobs, django_capture_on_commit_callbacks
+):
+    order = paid_too_late(request, jobs)
+    forget_the_setting_up(jobs)
+
+    with transaction.atomic(), django_capture_on_commit_callbacks() as callbacks:
+        order = refresh_order(order=order)
+        assert_nothing_has_left(jobs)
+
+    assert order.status == Order.Status.REFUNDED
+    assert callbacks
+    assert queued(jobs) == [("send_order_email", order.pk, "refunded")]
+    assert sent_subjects(jobs) == [f"Your payment for {paid_type.event.name} has been refunded"]
+
+
 # --- nothing leaves a change that rolls back ------------------------------------------------
 
 
@@ -313,6 +342,11 @@ def fulfilling_a_paid_order(request) -> Callable[[], object]:
     return lambda: refresh_order(order=order)
 
 
+def refunding_a_late_payment(request) -> Callable[[], object]:
+    order = paid_too_late(request, request.getfixturevalue("jobs"))
+    return lambda: refresh_order(order=order)
+
+
 class CallerGaveUp(Exception):
     pass
 
@@ -334,6 +368,7 @@ def waiting_list_and_orders() -> list[tuple]:
         declining_an_offer_in_checkout,
         an_offer_in_checkout_running_out,
         fulfilling_a_paid_order,
+        refunding_a_late_payment,
     ],
     ids=lambda scene: scene.__name__,
 )
