@@ -54,18 +54,38 @@ def get_counted(client, url: str, django_assert_num_queries, queries: int) -> st
     return response.content.decode()
 
 
+# 1 the event with its organiser; 2 ticket types with an overdue offer (lazy expiry: none);
+# 3 the event's ticket types; 4 their queue lengths; 5 places held by overdue offers per
+# type; 6 whether the organiser can take payments. No session: no cookie was sent.
+ANONYMOUS_EVENT_PAGE_QUERIES = 6
+
+
 def test_the_event_page_takes_6_queries_for_an_anonymous_visitor(
     client, organiser, buyer, django_assert_num_queries
 ):
     event = event_where_buyer_waits_holds_an_offer_and_tickets(organiser, buyer)
-    # 1 the event with its organiser; 2 ticket types with an overdue offer (lazy expiry:
-    # none); 3 the event's ticket types; 4 their queue lengths; 5 places held by overdue
-    # offers per type; 6 whether the organiser can take payments. No session: no cookie.
     page = get_counted(
-        client, reverse("event_detail", args=[event.pk]), django_assert_num_queries, 6
+        client,
+        reverse("event_detail", args=[event.pk]),
+        django_assert_num_queries,
+        ANONYMOUS_EVENT_PAGE_QUERIES,
     )
     assert "1 person in the queue" in page
     assert "Sign in to get tickets" in page
+
+
+def test_the_ticket_panel_takes_6_queries_for_an_anonymous_visitor(
+    client, organiser, buyer, django_assert_num_queries
+):
+    """Every open event page polls it every 30 seconds: the busiest read of the site."""
+    event = event_where_buyer_waits_holds_an_offer_and_tickets(organiser, buyer)
+    panel = get_counted(
+        client,
+        reverse("ticket_panel", args=[event.pk]),
+        django_assert_num_queries,
+        ANONYMOUS_EVENT_PAGE_QUERIES,
+    )
+    assert "1 person in the queue" in panel
 
 
 # The event page and its ticket panel read the same for a signed-in buyer: 1 the event with
