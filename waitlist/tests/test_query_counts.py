@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _join_without_limit(settings) -> None:
-    # The scenes below join more queues than the per-buyer rate limit allows in an hour.
+    # The scenes below join more queues than the per-buyer rate limit allows in half an hour.
     settings.WAITLIST_JOIN_LIMIT = 100
 
 
