@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import datetime
 from functools import cached_property
 
 from django.conf import settings
@@ -66,8 +67,12 @@ class Event(models.Model):
         return self.status == self.Status.PUBLISHED
 
     @property
-    def is_past(self) -> bool:
-        return (self.ends_at or self.starts_at) <= timezone.now()
+    def over_at(self) -> datetime:
+        """When the event is over: its end, or its start when it has no end."""
+        return self.ends_at or self.starts_at
+
+    def is_over(self, now: datetime | None = None) -> bool:
+        return self.over_at <= (now or timezone.now())
 
 
 class TicketType(models.Model):

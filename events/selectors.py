@@ -8,6 +8,7 @@ from django.db.models import Case, Min, Q, QuerySet, When
 from django.utils import timezone
 
 from events.models import Event, Seller, TicketType
+from events.sale import SaleState, sale_state
 from tickethub.errors import NotFound
 
 
@@ -57,28 +58,16 @@ class Availability:
     """What a ticket type offers a buyer right now; the one answer every page shows."""
 
     ticket_type: TicketType
-    # "available", "queue" (places free but people wait), "sold_out", "not_yet_on_sale",
-    # "sale_ended", "event_over", "cancelled", "payments_pending" (a paid type whose
-    # organiser's Stripe account cannot take charges yet)
-    state: str
+    state: SaleState
     remaining: int
 
     @property
     def label(self) -> str:
-        return {
-            "available": "Available",
-            "sold_out": "Sold out",
-            "queue": "Queue",
-            "not_yet_on_sale": "Not on sale yet",
-            "sale_ended": "Sale ended",
-            "event_over": "Event over",
-            "cancelled": "Cancelled",
-            "payments_pending": "Not on sale yet",
-        }[self.state]
+        return self.state.label
 
     @property
     def is_available(self) -> bool:
-        return self.state == "available"
+        return self.state == SaleState.AVAILABLE
 
 
 def ticket_type_availability(
@@ -87,25 +76,23 @@ def ticket_type_availability(
     event: Event,
     payments_ready: bool,
     now: datetime | None = None,
+    queue_waiting: int = 0,
 ) -> Availability:
-    """``payments_ready``: the organiser's account can take charges
-    (seller_can_take_payments), so paid tickets may go on sale."""
-    now = now or timezone.now()
+    """The ticket type's sale state (events.sale.sale_state) and its free places.
+
+    ``payments_ready``: the organiser's account can take charges
+    (seller_can_take_payments), so paid tickets may go on sale.
+    ``queue_waiting``: entries already waiting, which turn free places into a queue.
+    """
     remaining = max(ticket_type.remaining, 0)
-    if event.status == Event.Status.CANCELLED:
-        state = "cancelled"
-    elif event.is_past:
-        state = "event_over"
-    elif ticket_type.sale_starts_at and now < ticket_type.sale_starts_at:
-        state = "not_yet_on_sale"
-    elif ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
-        state = "sale_ended"
-    elif ticket_type.price_minor and not payments_ready:
-        state = "payments_pending"
-    elif remaining == 0:
-        state = "sold_out"
-    else:
-        state = "available"
+    state = sale_state(
+        ticket_type,
+        event=event,
+        now=now or timezone.now(),
+        payments_ready=payments_ready,
+        free_places=remaining,
+        queue_waiting=queue_waiting,
+    )
     return Availability(ticket_type=ticket_type, state=state, remaining=remaining)
 
 

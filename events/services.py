@@ -270,11 +270,11 @@ def publish_event(*, event: Event, actor: User) -> Event:
             return event
         if event.status == Event.Status.CANCELLED:
             raise CatalogueError("A cancelled event cannot be published.")
-        if event.is_past:
+        if event.is_over():
             raise CatalogueError("This event is over and cannot be published.")
         if not event.ticket_types.exists():
             raise CatalogueError("Add at least one ticket type before publishing.")
-        if (event.ends_at or event.starts_at) > event_date_window()[1]:
+        if event.over_at > event_date_window()[1]:
             # Saved before the editor bounded dates; the catalogue can't list it.
             raise CatalogueError("This event's date is too far ahead: change it, then publish.")
         event.status = Event.Status.PUBLISHED

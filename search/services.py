@@ -28,7 +28,7 @@ def index_event(*, event: Event) -> None:
         if event.status != Event.Status.PUBLISHED:
             backend.remove(cursor, event.pk)
             return
-        over_at = event.ends_at or event.starts_at
+        over_at = event.over_at
         backend.upsert(
             cursor,
             EventText(

@@ -12,6 +12,7 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from events.models import Event, TicketType
+from events.sale import SaleState
 from events.selectors import Availability, seller_can_take_payments, ticket_type_availability
 from tickets.models import Ticket
 from waitlist import live
@@ -120,12 +121,12 @@ class TicketTypeOffer:
         return self.availability.ticket_type
 
     @property
-    def state(self) -> str:
+    def state(self) -> SaleState:
         return self.availability.state
 
     @property
     def can_join(self) -> bool:
-        return self.state in ("available", "sold_out", "queue")
+        return self.state.allows_joining
 
 
 def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[TicketTypeOffer]:
@@ -175,12 +176,14 @@ def event_offers(*, event: Event, viewer: User | AnonymousUser | None) -> list[T
     for ticket_type in ticket_types:
         # Places held by offers already past their expiry are free in all but bookkeeping.
         ticket_type.held_count -= overdue.get(ticket_type.pk, 0)
-        availability = ticket_type_availability(
-            ticket_type, event=event, payments_ready=payments_ready, now=now
-        )
         queue_length = waiting.get(ticket_type.pk, 0)
-        if availability.state == "available" and queue_length:
-            availability = Availability(ticket_type, "queue", availability.remaining)
+        availability = ticket_type_availability(
+            ticket_type,
+            event=event,
+            payments_ready=payments_ready,
+            now=now,
+            queue_waiting=queue_length,
+        )
         buyer = None
         if viewer is not None and viewer.is_authenticated:
             entry = entries.get(ticket_type.pk)
