@@ -15,7 +15,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_row, record_change, record_changes
-from events.models import Event, TicketType
+from events.models import TicketType
+from events.sale import SaleState, sale_state
 from events.selectors import seller_can_take_payments
 from events.services import hold_places, release_held_places
 from tickethub.errors import DomainError, NotFound
@@ -65,21 +66,15 @@ def _entry_of(*, user: User, entry_id: int) -> WaitingListEntry:
 
 def _check_joinable(ticket_type: TicketType, quantity: int, now: datetime) -> None:
     event = ticket_type.event
-    if event.status == Event.Status.CANCELLED:
-        raise WaitlistError("This event has been cancelled.")
-    if event.status != Event.Status.PUBLISHED:
+    # A free type never needs the organiser's account, so it is not looked up.
+    payments_ready = not ticket_type.price_minor or seller_can_take_payments(
+        organiser_id=event.organiser_id
+    )
+    state = sale_state(ticket_type, event=event, now=now, payments_ready=payments_ready)
+    if state == SaleState.NOT_PUBLISHED:
         raise NotFound("No such event.")
-    if (event.ends_at or event.starts_at) <= now:
-        raise WaitlistError("This event is over.")
-    if ticket_type.sale_starts_at and now < ticket_type.sale_starts_at:
-        raise WaitlistError(f"“{ticket_type.name}” is not on sale yet.")
-    if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
-        raise WaitlistError(f"The sale of “{ticket_type.name}” has ended.")
-    if ticket_type.price_minor and not seller_can_take_payments(organiser_id=event.organiser_id):
-        raise WaitlistError(
-            f"“{ticket_type.name}” is not on sale yet: the organiser is still setting up "
-            "card payments."
-        )
+    if not state.allows_joining:
+        raise WaitlistError(state.refusal(ticket_type))
     if not 1 <= quantity <= ticket_type.max_per_entry:
         raise DomainError(f"Choose between 1 and {ticket_type.max_per_entry} tickets.")
     if quantity > ticket_type.capacity:
@@ -374,6 +369,13 @@ def accept_offer(
                 raise WaitlistError("This offer must be paid for at checkout.")
             if amount_minor_each is not None and amount_minor_each != entry.offered_price_minor:
                 raise WaitlistError("The amount paid is not the offered price.")
+            if amount_minor_each is None:
+                # Claiming a free offer is its checkout: the rule that stops paying for an
+                # offer stops this too. (A paid offer reaches here only once paid, and then
+                # the late-payment rule decides.) A free offer needs no payments.
+                state = sale_state(locked, event=locked.event, now=now, payments_ready=True)
+                if not state.allows_taking_an_offer:
+                    raise WaitlistError(state.refusal(locked))
             tickets = issue_tickets_for_offer(
                 entry=entry,
                 ticket_type=locked,
