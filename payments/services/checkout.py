@@ -12,8 +12,9 @@ from stripe.params.checkout import SessionCreateParams
 
 from audit.services import record_change
 from events.locks import lock_ticket_types
-from events.models import Event, TicketType
+from events.models import TicketType
 from events.money import format_money, minimum_charge_minor
+from events.sale import SaleState, sale_state
 from payments.models import ConnectedAccount, Order
 from payments.stripe_api import (
     PaymentProviderUnavailable,
@@ -31,6 +32,10 @@ EntryStatus = WaitingListEntry.Status
 # Stripe: a session's expires_at "can be anywhere from 30 minutes to 24 hours after
 # Checkout Session creation". A minute of margin covers the trip to Stripe.
 SHORTEST_SESSION = timedelta(minutes=31)
+NO_CHARGES = (
+    "The organiser cannot take card payments right now, so nothing can be bought. "
+    "Your offer stays held until it expires."
+)
 
 
 def start_checkout(
@@ -62,19 +67,19 @@ def _reserve_order(*, entry: WaitingListEntry, now: datetime) -> Order:
         existing = Order.objects.filter(entry=entry).first()
         if existing is not None and existing.status != Order.Status.PENDING:
             raise PaymentsError("This offer has already been paid for.")
-        _check_payable(entry, ticket_type, now)
+        account = ConnectedAccount.objects.filter(
+            organiser_id=ticket_type.event.organiser_id, charges_enabled=True
+        ).first()
+        _check_payable(entry, ticket_type, now, payments_ready=account is not None)
         if existing is not None:
             return existing
+        if account is None:
+            # A sale start moved later after the offer was made ranks before the account in
+            # sale_state (and does not stop an offer's payment), so the account is checked
+            # here as well: no session can be made without one.
+            raise PaymentsError(NO_CHARGES)
         # From here the offer's places wait for Stripe's word before they pass on.
         waitlist_services.hold_for_checkout(entry=entry, now=now)
-        account = ConnectedAccount.objects.filter(
-            organiser_id=ticket_type.event.organiser_id
-        ).first()
-        if account is None or not account.charges_enabled:
-            raise PaymentsError(
-                "The organiser cannot take card payments right now, so nothing can be bought. "
-                "Your offer stays held until it expires."
-            )
         unit = entry.offered_price_minor or 0
         amount = unit * entry.quantity
         assert entry.expires_at is not None  # an offer always has one (DB constraint)
@@ -99,8 +104,9 @@ def _reserve_order(*, entry: WaitingListEntry, now: datetime) -> Order:
     return order
 
 
-def _check_payable(entry: WaitingListEntry, ticket_type: TicketType, now: datetime) -> None:
-    event = ticket_type.event
+def _check_payable(
+    entry: WaitingListEntry, ticket_type: TicketType, now: datetime, *, payments_ready: bool
+) -> None:
     if entry.status == EntryStatus.EXPIRED:
         raise waitlist_services.OfferExpired(
             "Sorry, this offer has expired and passed to the next in line."
@@ -109,14 +115,11 @@ def _check_payable(entry: WaitingListEntry, ticket_type: TicketType, now: dateti
         raise PaymentsError("There is no open offer to pay for.")
     if not entry.offered_price_minor:
         raise PaymentsError("These tickets are free: claim them instead.")
-    if event.status == Event.Status.CANCELLED:
-        raise PaymentsError("This event has been cancelled.")
-    if event.status != Event.Status.PUBLISHED:
-        raise PaymentsError("This event is not on sale.")
-    if (event.ends_at or event.starts_at) <= now:
-        raise PaymentsError("This event is over.")
-    if ticket_type.sale_ends_at and now >= ticket_type.sale_ends_at:
-        raise PaymentsError(f"The sale of “{ticket_type.name}” has ended.")
+    state = sale_state(ticket_type, event=ticket_type.event, now=now, payments_ready=payments_ready)
+    if state == SaleState.PAYMENTS_PENDING:
+        raise PaymentsError(NO_CHARGES)
+    if not state.allows_taking_an_offer:
+        raise PaymentsError(state.refusal(ticket_type))
 
 
 def _create_session(order: Order, *, success_url: str, cancel_url: str, now: datetime) -> Order:
