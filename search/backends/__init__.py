@@ -238,23 +238,31 @@ def _filters_sql(query: RankedQuery) -> tuple[str, list]:
             if exponent != DEFAULT_EXPONENT
         ]
         cases = " ".join("WHEN %s THEN %s" for _ in whens)
-        ticket_conditions.append(
-            f"t.price_minor <= (SELECT CASE e.currency {cases} ELSE %s END"  # noqa: S608
-            " FROM events_event e WHERE e.id = d.event_id)"
-        )
+        ticket_conditions.append(f"t.price_minor <= CASE e.currency {cases} ELSE %s END")
         ticket_params += [value for pair in whens for value in pair]
         ticket_params.append(query.max_price_major * 10**DEFAULT_EXPONENT)
     if query.with_tickets:
+        # events.sale.sale_state in SQL: "available" or "queue" (free places; a queue
+        # still sells them), in the same order of reasons. Change both together
+        # (tests/test_sale_state_grid.py holds them to one table). Search sits above
+        # payments, so it reads the connected account's table directly.
+        now = connection.ops.adapt_datetimefield_value(query.now)
         ticket_conditions.append(
-            "t.capacity > t.sold_count + t.held_count"
+            "e.status = 'published'"
+            " AND COALESCE(e.ends_at, e.starts_at) > %s"
+            " AND (t.sale_starts_at IS NULL OR t.sale_starts_at <= %s)"
             " AND (t.sale_ends_at IS NULL OR t.sale_ends_at > %s)"
+            " AND (t.price_minor = 0 OR EXISTS (SELECT 1 FROM payments_connectedaccount a"
+            " WHERE a.organiser_id = e.organiser_id AND a.charges_enabled))"
+            " AND t.capacity > t.sold_count + t.held_count"
         )
-        ticket_params.append(connection.ops.adapt_datetimefield_value(query.now))
+        ticket_params += [now, now, now]
     if ticket_conditions:
         # One ticket type must satisfy every condition: "free and available", not "has a
         # free type, and some (perhaps paid) type available".
         sql += (
-            " AND EXISTS (SELECT 1 FROM events_tickettype t WHERE t.event_id = d.event_id AND "  # noqa: S608
+            " AND EXISTS (SELECT 1 FROM events_tickettype t"  # noqa: S608
+            " JOIN events_event e ON e.id = t.event_id WHERE t.event_id = d.event_id AND "
             + " AND ".join(ticket_conditions)
             + ")"
         )
