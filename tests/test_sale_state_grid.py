@@ -14,20 +14,20 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import Http404
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event, TicketType
 from events.sale import SaleState
-from events.services import unpublish_event
+from events.services import set_seller_payments_ready, unpublish_event
 from payments.models import ConnectedAccount
 from payments.stripe_api import PaymentsError
 from payments.tests.conftest import checkout, onboard
 from search.selectors import SearchFilters, search_events
 from search.services import index_event
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
+from tickethub.errors import NotFound
 from waitlist.models import WaitingListEntry
 from waitlist.selectors import event_offers
 from waitlist.services import WaitlistError, join_waiting_list
@@ -159,16 +159,22 @@ def queue(organiser: User, buyers: list[User]) -> Situation:
     return situation
 
 
+def _charges_disabled(*_args: object) -> None:
+    """Stripe disabled charges on the organiser's account, as payments stores it."""
+    for account in ConnectedAccount.objects.all():
+        account.charges_enabled = False
+        account.save(update_fields=["charges_enabled"])
+        set_seller_payments_ready(organiser_id=account.organiser_id, can_take_payments=False)
+
+
 def cannot_charge(organiser: User, buyers: list[User]) -> Situation:
-    return _with_offer(
-        organiser, buyers, lambda _: ConnectedAccount.objects.update(charges_enabled=False)
-    )
+    return _with_offer(organiser, buyers, _charges_disabled)
 
 
 def free_and_cannot_charge(organiser: User, buyers: list[User]) -> Situation:
     # A free type needs no payments; its offers are claimed, not paid for.
     ticket_type = _on_sale(organiser, price_minor=0)
-    ConnectedAccount.objects.update(charges_enabled=False)
+    _charges_disabled()
     return Situation(ticket_type.event, ticket_type, None)
 
 
@@ -241,7 +247,7 @@ def test_page_join_checkout_and_search_agree_on_the_sale_state(stripe_sim, situa
     # A fresh buyer joining the waiting list (last: a join changes the queue).
     try:
         entry = join_waiting_list(user=buyers[2], ticket_type_id=built.ticket_type.pk, quantity=1)
-    except Http404:
+    except NotFound:
         assert row.join == NOT_FOUND
     except WaitlistError:
         assert row.join == REFUSED

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from tickethub.errors import DomainError
+from tickethub.errors import Busy, DomainError
+from tickethub.locks import busy_retry_after_seconds
 
 
 class RateLimited(DomainError):
@@ -60,6 +61,16 @@ def take_join_slot(user_id: int, ticket_type_id: int | None = None) -> JoinSlot:
         if cache.add(key, (now, ticket_type_id), timeout=window):
             return JoinSlot(key, taken_at=now, owned=True)
         held = cache.get(key)
+        if held is None:
+            # Refused, yet nothing is stored: the slot expired this instant, or the cache
+            # could not write (the database cache fails silently while SQLite is busy).
+            # One more try; then say "busy", never "you joined too often".
+            if cache.add(key, (now, ticket_type_id), timeout=window):
+                return JoinSlot(key, taken_at=now, owned=True)
+            raise Busy(
+                "Ticket Hub is busy right now. Please try again in a moment.",
+                retry_after_seconds=busy_retry_after_seconds(),
+            )
         if not isinstance(held, (tuple, list)) or len(held) != 2:
             continue
         stamp, held_type_id = held

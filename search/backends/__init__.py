@@ -244,16 +244,16 @@ def _filters_sql(query: RankedQuery) -> tuple[str, list]:
     if query.with_tickets:
         # events.sale.sale_state in SQL: "available" or "queue" (free places; a queue
         # still sells them), in the same order of reasons. Change both together
-        # (tests/test_sale_state_grid.py holds them to one table). Search sits above
-        # payments, so it reads the connected account's table directly.
+        # (tests/test_sale_state_grid.py holds them to one table). Whether the organiser
+        # can take payments is the catalogue's Seller row, as for the rule.
         now = connection.ops.adapt_datetimefield_value(query.now)
         ticket_conditions.append(
             "e.status = 'published'"
             " AND COALESCE(e.ends_at, e.starts_at) > %s"
             " AND (t.sale_starts_at IS NULL OR t.sale_starts_at <= %s)"
             " AND (t.sale_ends_at IS NULL OR t.sale_ends_at > %s)"
-            " AND (t.price_minor = 0 OR EXISTS (SELECT 1 FROM payments_connectedaccount a"
-            " WHERE a.organiser_id = e.organiser_id AND a.charges_enabled))"
+            " AND (t.price_minor = 0 OR EXISTS (SELECT 1 FROM events_seller s"
+            " WHERE s.organiser_id = e.organiser_id AND s.can_take_payments))"
             " AND t.capacity > t.sold_count + t.held_count"
         )
         ticket_params += [now, now, now]
