@@ -18,6 +18,7 @@ from events.models import Event, Seller, TicketType
 from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR, below_card_minimum
 from tickethub.errors import DomainError
 from tickethub.fields import event_date_window
+from tickethub.locks import locked
 
 
 @functools.cache
@@ -187,15 +188,15 @@ def update_event(
     """
     _check_details(details)
     _check_ticket_types(ticket_types, currency=details.currency)
-    with transaction.atomic():
-        locked = lock_ticket_types_of_event(event.pk)
-        event = Event.objects.select_for_update().get(pk=event.pk)
+    with locked() as lock:
+        locked_types = lock_ticket_types_of_event(event.pk)
+        event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.CANCELLED:
             raise CatalogueError("A cancelled event cannot be edited.")
         if details.starts_at != event.starts_at and details.starts_at <= timezone.now():
             raise CatalogueError("The new start time is in the past.")
         _check_dates_in_window(details, stored=event)
-        any_sold = any(t.sold_count or t.held_count for t in locked.values())
+        any_sold = any(t.sold_count or t.held_count for t in locked_types.values())
         if details.currency != event.currency and any_sold:
             raise CatalogueError("The currency cannot change once tickets are sold or on offer.")
         for field, value in vars(details).items():
@@ -205,7 +206,7 @@ def update_event(
         if image is not None:
             event.image.save(image.name or "event.jpg", image, save=False)
         event.save()
-        _apply_ticket_types(event=event, actor=actor, locked=locked, specs=ticket_types)
+        _apply_ticket_types(event=event, actor=actor, locked=locked_types, specs=ticket_types)
         event_changed.fire(EventChanged(event))
     return event
 
@@ -264,8 +265,8 @@ def publish_event(*, event: Event, actor: User) -> Event:
 
     Raises CatalogueError for a cancelled or past event, or one without ticket types.
     """
-    with transaction.atomic():
-        event = Event.objects.select_for_update().get(pk=event.pk)
+    with locked() as lock:
+        event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.PUBLISHED:
             return event
         if event.status == Event.Status.CANCELLED:
@@ -287,8 +288,8 @@ def publish_event(*, event: Event, actor: User) -> Event:
 
 def unpublish_event(*, event: Event, actor: User) -> Event:
     """Take a published event off the public catalogue (back to draft). Idempotent."""
-    with transaction.atomic():
-        event = Event.objects.select_for_update().get(pk=event.pk)
+    with locked() as lock:
+        event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.DRAFT:
             return event
         if event.status == Event.Status.CANCELLED:

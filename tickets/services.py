@@ -2,13 +2,13 @@
 capacity (complimentary tickets, demo data)."""
 
 from django.contrib.auth.models import User
-from django.db import transaction
 
 from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import TicketType
 from events.services import NotEnoughPlaces, sell_free_places, sell_held_places
 from tickethub.errors import DomainError
+from tickethub.locks import locked
 from tickets.models import Ticket
 
 SoldOut = NotEnoughPlaces
@@ -67,7 +67,6 @@ def issue_tickets_for_late_order(*, order, ticket_type: TicketType) -> list[Tick
     )
 
 
-@transaction.atomic
 def issue_tickets(
     *,
     owner: User,
@@ -83,17 +82,21 @@ def issue_tickets(
     """
     if quantity < 1:
         raise DomainError("Choose at least one ticket.")
-    locked = lock_ticket_types([ticket_type.pk])[ticket_type.pk]
-    before = locked.sold_count
-    sell_free_places(ticket_type=locked, quantity=quantity)
-    tickets = _create_tickets(
-        owner=owner, ticket_type=locked, quantity=quantity, amount_minor_each=amount_minor_each
-    )
-    record_change(
-        actor=actor or owner,
-        action="tickets.issued",
-        target=locked,
-        before={"sold_count": before},
-        after={"sold_count": locked.sold_count, "owner_id": owner.pk},
-    )
+    with locked():
+        ticket_type = lock_ticket_types([ticket_type.pk])[ticket_type.pk]
+        before = ticket_type.sold_count
+        sell_free_places(ticket_type=ticket_type, quantity=quantity)
+        tickets = _create_tickets(
+            owner=owner,
+            ticket_type=ticket_type,
+            quantity=quantity,
+            amount_minor_each=amount_minor_each,
+        )
+        record_change(
+            actor=actor or owner,
+            action="tickets.issued",
+            target=ticket_type,
+            before={"sold_count": before},
+            after={"sold_count": ticket_type.sold_count, "owner_id": owner.pk},
+        )
     return tickets

@@ -7,6 +7,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from tickethub.errors import Busy
 from tickethub.jobs import retry_only_if
+from tickethub.locks import is_busy_error
 from tickethub.mail import (
     EMAIL_JOB_RETRIES,
     EMAIL_JOB_RETRY_BACKOFF,
@@ -16,14 +17,14 @@ from tickethub.mail import (
 from waitlist import notifications, services
 
 MAX_TRANSIENT_RETRIES = 5
-# Operational errors worth another try: a lock wait that ran out, a briefly locked SQLite
-# file, a dropped connection. Anything else ("no such table", …) is a fault that retrying
-# would only repeat.
-TRANSIENT_MESSAGES = ("lock", "connection", "server closed", "terminating")
+# Operational errors worth another try: a lock wait that ran out or a busy SQLite file
+# (known by their codes: tickethub.locks.is_busy_error), a dropped connection. Anything
+# else ("no such table", …) is a fault that retrying would only repeat.
+TRANSIENT_MESSAGES = ("connection", "server closed", "terminating")
 
 
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, Busy):
+    if isinstance(error, Busy) or is_busy_error(error):
         return True
     return isinstance(error, OperationalError) and any(
         text in str(error).lower() for text in TRANSIENT_MESSAGES

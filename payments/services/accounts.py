@@ -11,6 +11,7 @@ from django.db import transaction
 from events.services import set_seller_payments_ready
 from payments.models import ConnectedAccount
 from payments.stripe_api import PaymentProviderUnavailable, as_dict, client
+from tickethub.locks import locked
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +91,8 @@ def refresh_account_status(*, stripe_account_id: str) -> ConnectedAccount | None
     if account is None:
         return None
     fetched = as_dict(client().v1.accounts.retrieve(stripe_account_id))
-    with transaction.atomic():
-        account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+    with locked() as lock:
+        account = lock.rows(ConnectedAccount.objects.all(), [account.pk])[account.pk]
         _apply_status(account, fetched)
     return account
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import stripe
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 from stripe.params.checkout import SessionCreateParams
 
@@ -24,6 +23,7 @@ from payments.stripe_api import (
     platform_fee_minor,
 )
 from tickethub.errors import NotFound
+from tickethub.locks import locked
 from waitlist import services as waitlist_services
 from waitlist.models import WaitingListEntry
 
@@ -61,7 +61,7 @@ def start_checkout(
 def _reserve_order(*, entry: WaitingListEntry, now: datetime) -> Order:
     # The lazy expiry: an offer past its time is expired (and passed on) before anything else.
     waitlist_services.expire_overdue_offers(ticket_type_id=entry.ticket_type_id, now=now)
-    with transaction.atomic():
+    with locked():
         ticket_type = lock_ticket_types([entry.ticket_type_id])[entry.ticket_type_id]
         entry.refresh_from_db()
         existing = Order.objects.filter(entry=entry).first()
@@ -146,8 +146,8 @@ def _create_session(order: Order, *, success_url: str, cancel_url: str, now: dat
     except stripe.StripeError as error:
         logger.warning("Checkout for order %s failed: %s", order.pk, error.user_message or error)
         raise PaymentProviderUnavailable() from error
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+    with locked() as lock:
+        order = lock.rows(Order.objects.all(), [order.pk])[order.pk]
         if not order.checkout_session_id:
             order.checkout_session_id = session.id
             order.checkout_url = session.url or ""

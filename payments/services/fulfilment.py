@@ -14,6 +14,7 @@ from events.services import NotEnoughPlaces
 from payments.models import Order
 from payments.services.checkout import expire_session, retrieve_session
 from payments.stripe_api import client
+from tickethub.locks import locked
 from tickets.services import issue_tickets_for_late_order
 from waitlist import services as waitlist_services
 from waitlist.models import WaitingListEntry
@@ -69,9 +70,9 @@ def fulfil_paid_session(*, session: dict, now: datetime | None = None) -> Order 
     if order is None:
         return None
     needs_refund = False
-    with transaction.atomic():
+    with locked() as lock:
         ticket_type = lock_ticket_types([order.ticket_type_id])[order.ticket_type_id]
-        order = Order.objects.select_for_update().select_related("buyer").get(pk=order.pk)
+        order = lock.rows(Order.objects.select_related("buyer"), [order.pk])[order.pk]
         if order.status not in OPEN_STATUSES:
             return order
         order.payment_intent_id = _stripe_id(session.get("payment_intent"))
@@ -135,8 +136,8 @@ def refund_late_order(*, order_id: int, now: datetime | None = None) -> Order:
     except stripe.StripeError as error:
         logger.warning("Refund of order %s failed, the sweep will retry: %s", order.pk, error)
         return order
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+    with locked() as lock:
+        order = lock.rows(Order.objects.all(), [order.pk])[order.pk]
         if order.status == Status.REFUND_PENDING:
             order.status, order.refund_id, order.refunded_at = Status.REFUNDED, refund.id, now
             order.save(update_fields=["status", "refund_id", "refunded_at"])

@@ -2,10 +2,10 @@
 
 from django.contrib.auth.models import User
 from django.core.files.base import File
-from django.db import transaction
 
 from events import services as catalogue
 from events.models import Event
+from tickethub.locks import locked
 from waitlist.services.offers import serve_queue
 
 
@@ -21,7 +21,7 @@ def update_event(
     """Change an event and its ticket types (events.services.update_event) and, in the same
     transaction and under the same locks, hand the places a capacity rise added to the
     waiting list. Raises CatalogueError."""
-    with transaction.atomic():
+    with locked():
         event = catalogue.update_event(
             event=event,
             actor=actor,

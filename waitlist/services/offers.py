@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from events.sale import SaleState, sale_state
 from events.selectors import seller_can_take_payments
 from events.services import hold_places, release_held_places
 from tickethub.errors import DomainError, NotFound
+from tickethub.locks import locked
 from tickets.models import Ticket
 from tickets.selectors import tickets_held_count
 from tickets.services import issue_tickets_for_offer
@@ -198,36 +198,36 @@ def _join_under_lock(
     now: datetime,
     slot: ratelimit.JoinSlot | None,
 ) -> JoinResult:
-    with transaction.atomic():
-        locked = lock_ticket_type(ticket_type_id)
-        state = queue_state(locked)
-        expired = expire_overdue(locked, now)
+    with locked():
+        locked_type = lock_ticket_type(ticket_type_id)
+        state = queue_state(locked_type)
+        expired = expire_overdue(locked_type, now)
         existing = _live_entry(user=user, ticket_type_id=ticket_type_id)
         if existing is not None:
             if expired:  # the places of the offers that just expired pass on now
-                serve(locked, state, now)
+                serve(locked_type, state, now)
                 state.save()
-                queue_moved(locked)
+                queue_moved(locked_type)
             return JoinResult(existing, created=False)
-        _check_joinable(locked, quantity, now)
-        _check_buyer_limit(user=user, ticket_type=locked, quantity=quantity)
+        _check_joinable(locked_type, quantity, now)
+        _check_buyer_limit(user=user, ticket_type=locked_type, quantity=quantity)
         if slot is None:
             raise _NeedsJoinSlot  # rolls back the expiries above; the retry redoes them
         state.last_sequence += 1
-        if state.waiting_entries == 0 and quantity <= locked.remaining:
-            entry = _offer_at_once(locked, user=user, quantity=quantity, state=state, now=now)
+        if state.waiting_entries == 0 and quantity <= locked_type.remaining:
+            entry = _offer_at_once(locked_type, user=user, quantity=quantity, state=state, now=now)
         else:
             entry = WaitingListEntry.objects.create(
-                ticket_type=locked, user=user, quantity=quantity, sequence=state.last_sequence
+                ticket_type=locked_type, user=user, quantity=quantity, sequence=state.last_sequence
             )
             count_waiting(entry, state, +1)
             record_change(actor=user, action="waitlist.joined", target=entry)
-            offered = serve(locked, state, now)
+            offered = serve(locked_type, state, now)
             entry = next((offer for offer in offered if offer.pk == entry.pk), entry)
             if entry.status == Status.WAITING:
                 after_commit(entry, "joined")
         state.save()
-        queue_moved(locked)
+        queue_moved(locked_type)
     return JoinResult(entry, created=True)
 
 
@@ -243,12 +243,12 @@ def release_after_checkout(*, entry_id: int, now: datetime | None = None) -> Wai
     offer is then an ordinary one again, expired and passed on if it is overdue."""
     now = now or timezone.now()
     entry = WaitingListEntry.objects.get(pk=entry_id)
-    with transaction.atomic():
-        locked = lock_ticket_type(entry.ticket_type_id)
+    with locked():
+        locked_type = lock_ticket_type(entry.ticket_type_id)
         entry.refresh_from_db()
         if entry.status == Status.OFFERED and checkout_hold.is_held(entry):
             checkout_hold.end(entry)
-            settle(locked, now)
+            settle(locked_type, now)
     entry.refresh_from_db()
     return entry
 
@@ -260,7 +260,7 @@ def expire_offer(*, entry_id: int, now: datetime | None = None) -> bool:
     entry = WaitingListEntry.objects.filter(pk=entry_id).only("ticket_type_id").first()
     if entry is None:
         return False
-    with transaction.atomic():
+    with locked():
         settle(lock_ticket_type(entry.ticket_type_id), now)
     entry.refresh_from_db()
     return entry.status == Status.EXPIRED
@@ -268,7 +268,7 @@ def expire_offer(*, entry_id: int, now: datetime | None = None) -> bool:
 
 def expire_overdue_offers(*, ticket_type_id: int, now: datetime | None = None) -> None:
     """Expire due offers of one ticket type and hand their places on. Idempotent."""
-    with transaction.atomic():
+    with locked():
         settle(lock_ticket_type(ticket_type_id), now or timezone.now())
 
 
@@ -292,7 +292,7 @@ def expire_overdue_offers_of_event(*, event_id: int, now: datetime | None = None
 def serve_queue(*, ticket_type: TicketType, now: datetime | None = None) -> None:
     """Hand free places to the queue (capacity raised, a ticket refunded). Takes the type's
     lock, or reuses it when the caller's transaction already holds it."""
-    with transaction.atomic():
+    with locked():
         settle(lock_ticket_type(ticket_type.pk), now or timezone.now())
 
 
@@ -300,18 +300,18 @@ def decline_offer(*, user: User, entry_id: int, now: datetime | None = None) -> 
     """Turn down one's own offer; its places go to the next in line at once."""
     now = now or timezone.now()
     entry = _entry_of(user=user, entry_id=entry_id)
-    with transaction.atomic():
-        locked = lock_ticket_type(entry.ticket_type_id)
-        settle(locked, now)  # an overdue offer expires (and stays expired) first
+    with locked():
+        locked_type = lock_ticket_type(entry.ticket_type_id)
+        settle(locked_type, now)  # an overdue offer expires (and stays expired) first
         entry.refresh_from_db()
         if entry.status == Status.OFFERED:
             end_entry(entry, Status.DECLINED, now)
-            release_held_places(ticket_type=locked, quantity=entry.quantity)
+            release_held_places(ticket_type=locked_type, quantity=entry.quantity)
             record_change(actor=user, action="offer.declined", target=entry)
             entry_changed(entry)
             checkout_hold.close_checkout(entry)
-            settle(locked, now)
-            queue_moved(locked)
+            settle(locked_type, now)
+            queue_moved(locked_type)
             return entry
     if entry.status == Status.EXPIRED:
         raise OfferExpired("This offer had already expired.")
@@ -326,19 +326,19 @@ def leave_waiting_list(
     entry = _entry_of(user=user, entry_id=entry_id)
     if entry.status == Status.OFFERED:
         return decline_offer(user=user, entry_id=entry_id, now=now)
-    with transaction.atomic():
-        locked = lock_ticket_type(entry.ticket_type_id)
+    with locked():
+        locked_type = lock_ticket_type(entry.ticket_type_id)
         entry.refresh_from_db()
         if entry.status != Status.WAITING:
             raise WaitlistError("You are not waiting in this queue any more.")
-        state = queue_state(locked)
+        state = queue_state(locked_type)
         count_waiting(entry, state, -1)
         end_entry(entry, Status.LEFT, now)
         record_change(actor=user, action="waitlist.left", target=entry)
         entry_changed(entry)
         state.save()
-        settle(locked, now)
-        queue_moved(locked)
+        settle(locked_type, now)
+        queue_moved(locked_type)
     return entry
 
 
@@ -360,9 +360,9 @@ def accept_offer(
     """
     now = now or timezone.now()
     entry = _entry_of(user=user, entry_id=entry_id)
-    with transaction.atomic():
-        locked = lock_ticket_type(entry.ticket_type_id)
-        settle(locked, now)  # an overdue offer expires (and stays expired) first
+    with locked():
+        locked_type = lock_ticket_type(entry.ticket_type_id)
+        settle(locked_type, now)  # an overdue offer expires (and stays expired) first
         entry.refresh_from_db()
         if entry.status == Status.OFFERED:
             if amount_minor_each is None and entry.offered_price_minor:
@@ -373,12 +373,14 @@ def accept_offer(
                 # Claiming a free offer is its checkout: the rule that stops paying for an
                 # offer stops this too. (A paid offer reaches here only once paid, and then
                 # the late-payment rule decides.) A free offer needs no payments.
-                state = sale_state(locked, event=locked.event, now=now, payments_ready=True)
+                state = sale_state(
+                    locked_type, event=locked_type.event, now=now, payments_ready=True
+                )
                 if not state.allows_taking_an_offer:
-                    raise WaitlistError(state.refusal(locked))
+                    raise WaitlistError(state.refusal(locked_type))
             tickets = issue_tickets_for_offer(
                 entry=entry,
-                ticket_type=locked,
+                ticket_type=locked_type,
                 amount_minor_each=amount_minor_each or 0,
                 order=order,
             )
