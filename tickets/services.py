@@ -1,6 +1,8 @@
 """Issuing tickets: from a waiting-list offer (the normal path) or straight from free
 capacity (complimentary tickets, demo data)."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import User
 
 from audit.services import record_change
@@ -14,57 +16,47 @@ from tickets.models import Ticket
 SoldOut = NotEnoughPlaces
 
 
-def _create_tickets(
-    *,
-    owner: User,
-    ticket_type: TicketType,
-    quantity: int,
-    amount_minor_each: int,
-    entry=None,
-    order=None,
-) -> list[Ticket]:
+@dataclass(frozen=True)
+class Issue:
+    """Who gets which tickets, and what they came from. The offer and the order are named
+    by id: they belong to the apps above this one (waitlist, payments)."""
+
+    owner_id: int
+    ticket_type: TicketType
+    quantity: int
+    amount_minor_each: int
+    entry_id: int | None = None
+    order_id: int | None = None
+
+
+def _create_tickets(issue: Issue) -> list[Ticket]:
     return Ticket.objects.bulk_create(
         Ticket(
-            owner=owner,
-            ticket_type=ticket_type,
-            entry=entry,
-            order=order,
-            position_in_order=position if order is not None else None,
-            amount_minor=amount_minor_each,
-            currency=ticket_type.event.currency,
+            owner_id=issue.owner_id,
+            ticket_type=issue.ticket_type,
+            entry_id=issue.entry_id,
+            order_id=issue.order_id,
+            # An order's tickets are numbered 1..quantity (a second fulfilment would clash).
+            position_in_order=position if issue.order_id is not None else None,
+            amount_minor=issue.amount_minor_each,
+            currency=issue.ticket_type.event.currency,
         )
-        for position in range(1, quantity + 1)
+        for position in range(1, issue.quantity + 1)
     )
 
 
-def issue_tickets_for_offer(
-    *, entry, ticket_type: TicketType, amount_minor_each: int, order=None
-) -> list[Ticket]:
+def issue_tickets_for_offer(issue: Issue) -> list[Ticket]:
     """Issue an offer's tickets from the places it holds. The caller (waitlist) holds the
     ticket type's lock and ends the entry; this turns held places into sold ones."""
-    sell_held_places(ticket_type=ticket_type, quantity=entry.quantity)
-    return _create_tickets(
-        owner=entry.user,
-        ticket_type=ticket_type,
-        quantity=entry.quantity,
-        amount_minor_each=amount_minor_each,
-        entry=entry,
-        order=order,
-    )
+    sell_held_places(ticket_type=issue.ticket_type, quantity=issue.quantity)
+    return _create_tickets(issue)
 
 
-def issue_tickets_for_late_order(*, order, ticket_type: TicketType) -> list[Ticket]:
+def issue_tickets_for_late_order(issue: Issue) -> list[Ticket]:
     """Issue a late-paid order's tickets from free capacity. The caller (payments) holds the
     ticket type's lock; raises SoldOut (changing nothing) when the places are gone."""
-    sell_free_places(ticket_type=ticket_type, quantity=order.quantity)
-    return _create_tickets(
-        owner=order.buyer,
-        ticket_type=ticket_type,
-        quantity=order.quantity,
-        amount_minor_each=order.unit_amount_minor,
-        entry=order.entry,
-        order=order,
-    )
+    sell_free_places(ticket_type=issue.ticket_type, quantity=issue.quantity)
+    return _create_tickets(issue)
 
 
 def issue_tickets(
@@ -87,10 +79,12 @@ def issue_tickets(
         before = ticket_type.sold_count
         sell_free_places(ticket_type=ticket_type, quantity=quantity)
         tickets = _create_tickets(
-            owner=owner,
-            ticket_type=ticket_type,
-            quantity=quantity,
-            amount_minor_each=amount_minor_each,
+            Issue(
+                owner_id=owner.pk,
+                ticket_type=ticket_type,
+                quantity=quantity,
+                amount_minor_each=amount_minor_each,
+            )
         )
         record_change(
             actor=actor or owner,

@@ -129,10 +129,12 @@ class QueueState(models.Model):
 
 
 class LiveEvent(models.Model):
-    """A change pushed to open pages: written in the same transaction as the change (so it
-    is never sent for a change that rolled back, nor lost for one that committed), read by
-    every web process's live hub, and replayed to a stream that reconnects with the id of
-    the last event it saw (``Last-Event-ID``). Old rows are deleted by the sweep."""
+    """A change pushed to open pages: written just after the change commits, one INSERT for
+    all the topics of its transaction (waitlist.live.publish), so it is never sent for a
+    change that rolled back; a crash between the commit and the INSERT loses only the push
+    (pages also poll). Read by every web process's live hub, and replayed to a stream that
+    reconnects with the id of the last event it saw (``Last-Event-ID``). Old rows are
+    deleted by the sweep."""
 
     topic = models.CharField(max_length=64)
     kind = models.CharField(max_length=32)

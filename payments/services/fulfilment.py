@@ -15,7 +15,7 @@ from payments.models import Order
 from payments.services.checkout import expire_session, retrieve_session
 from payments.stripe_api import client
 from tickethub.locks import locked
-from tickets.services import issue_tickets_for_late_order
+from tickets.services import Issue, issue_tickets_for_late_order
 from waitlist import services as waitlist_services
 from waitlist.models import WaitingListEntry
 
@@ -33,10 +33,10 @@ def _order_for_session(session: dict) -> Order | None:
     return order
 
 
-def _stripe_id(value) -> str:
+def _stripe_id(value: object) -> str:
     if isinstance(value, dict):
         return value.get("id") or ""
-    return value or ""
+    return value if isinstance(value, str) else ""
 
 
 def apply_session(*, session: dict, now: datetime | None = None) -> Order | None:
@@ -82,13 +82,22 @@ def fulfil_paid_session(*, session: dict, now: datetime | None = None) -> Order 
                 user=order.buyer,
                 entry_id=order.entry_id,
                 amount_minor_each=order.unit_amount_minor,
-                order=order,
+                order_id=order.pk,
                 now=now,
             )
             how = "offer"
         except waitlist_services.OfferNoLongerLive:
             try:
-                tickets = issue_tickets_for_late_order(order=order, ticket_type=ticket_type)
+                tickets = issue_tickets_for_late_order(
+                    Issue(
+                        owner_id=order.buyer_id,
+                        ticket_type=ticket_type,
+                        quantity=order.quantity,
+                        amount_minor_each=order.unit_amount_minor,
+                        entry_id=order.entry_id,
+                        order_id=order.pk,
+                    )
+                )
                 how = "late payment, free places"
             except NotEnoughPlaces:
                 tickets, how, needs_refund = [], "late payment, sold out", True

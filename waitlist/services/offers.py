@@ -22,7 +22,7 @@ from tickethub.errors import DomainError, NotFound
 from tickethub.locks import locked
 from tickets.models import Ticket
 from tickets.selectors import tickets_held_count
-from tickets.services import issue_tickets_for_offer
+from tickets.services import Issue, issue_tickets_for_offer
 from waitlist import live, ratelimit
 from waitlist.errors import OfferExpired, OfferNoLongerLive, WaitlistError
 from waitlist.models import LIVE_STATUSES, QueueState, WaitingListEntry
@@ -347,14 +347,14 @@ def accept_offer(
     user: User,
     entry_id: int,
     amount_minor_each: int | None = None,
-    order: object | None = None,
+    order_id: int | None = None,
     now: datetime | None = None,
 ) -> list[Ticket]:
     """Take one's own live offer and issue its tickets.
 
     Free offers are accepted directly; a paid offer is accepted only by payment fulfilment,
-    which passes the amount paid per ticket (it must be the offered price) and its order
-    (a payments.Order, typed loosely because payments sits above this app). Raises
+    which passes the amount paid per ticket (it must be the offered price) and its order's
+    id. Raises
     OfferExpired (410) after expiry and OfferNoLongerLive (409) when the offer was taken or
     declined; WaitlistError for a free acceptance of a paid offer or a wrong amount.
     """
@@ -379,10 +379,14 @@ def accept_offer(
                 if not state.allows_taking_an_offer:
                     raise WaitlistError(state.refusal(locked_type))
             tickets = issue_tickets_for_offer(
-                entry=entry,
-                ticket_type=locked_type,
-                amount_minor_each=amount_minor_each or 0,
-                order=order,
+                Issue(
+                    owner_id=entry.user_id,
+                    ticket_type=locked_type,
+                    quantity=entry.quantity,
+                    amount_minor_each=amount_minor_each or 0,
+                    entry_id=entry.pk,
+                    order_id=order_id,
+                )
             )
             end_entry(entry, Status.PURCHASED, now)
             entry_changed(entry)
