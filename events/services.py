@@ -287,13 +287,25 @@ def publish_event(*, event: Event, actor: User) -> Event:
 
 
 def unpublish_event(*, event: Event, actor: User) -> Event:
-    """Take a published event off the public catalogue (back to draft). Idempotent."""
+    """Take a published event off the public catalogue (back to draft). Idempotent.
+
+    Refused while tickets are sold or on offer: their holders would find the event gone
+    (its page is a 404 to them), so such an event must be cancelled instead. The ticket
+    types are locked first, so no sale can slip in between the check and the change.
+    """
     with locked() as lock:
+        locked_types = lock_ticket_types_of_event(event.pk)
         event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.DRAFT:
             return event
         if event.status == Event.Status.CANCELLED:
             raise CatalogueError("A cancelled event cannot be unpublished.")
+        taken = sum(t.sold_count + t.held_count for t in locked_types.values())
+        if taken:
+            raise CatalogueError(
+                f"Cancel the event instead: {taken} ticket{'s are' if taken != 1 else ' is'} "
+                "sold or on offer, and their holders would find the event gone."
+            )
         event.status = Event.Status.DRAFT
         event.save(update_fields=["status", "updated_at"])
         record_change(actor=actor, action="event.unpublished", target=event)

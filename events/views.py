@@ -63,6 +63,10 @@ def event_publish(request: HttpRequest, event_id: int) -> HttpResponse:
 @require_POST
 def event_unpublish(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.organiser_event(organiser=request.user, event_id=event_id)
-    services.unpublish_event(event=event, actor=request.user)
-    messages.success(request, f"“{event.name}” is back to draft and no longer listed.")
+    try:
+        services.unpublish_event(event=event, actor=request.user)
+    except services.CatalogueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"“{event.name}” is back to draft and no longer listed.")
     return redirect("event_edit", event_id=event.pk)

@@ -1,13 +1,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditLogEntry
 from events import services
 from events.models import Event, TicketType
-from events.services import CatalogueError, EventDetails, TicketTypeSpec
-from tests.factories import EventFactory, TicketTypeFactory
+from events.services import CatalogueError, EventDetails, TicketTypeSpec, hold_places
+from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 from tickets.services import SoldOut, issue_tickets
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +262,19 @@ def test_dates_far_ahead_are_refused_by_the_service_but_kept_dates_stay_editable
             details=details(starts_at=far.replace(year=9999), name="Renamed"),
             ticket_types=[standard(ticket_type_id=event.ticket_types.get().pk)],
         )
+
+
+def test_unpublishing_is_refused_while_tickets_are_sold_or_on_offer(organiser):
+    event = EventFactory(organiser=organiser, ticket_types=[])
+    sold = TicketTypeFactory(event=event, capacity=10)
+    offered = TicketTypeFactory(event=event, capacity=10)
+    issue_tickets(owner=UserFactory(), ticket_type=sold, quantity=2, amount_minor_each=0)
+    with transaction.atomic():
+        hold_places(ticket_type=TicketType.objects.get(pk=offered.pk), quantity=1)
+
+    with pytest.raises(services.CatalogueError, match="Cancel the event instead: 3 tickets are"):
+        services.unpublish_event(event=event, actor=organiser)
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+    assert not AuditLogEntry.objects.filter(action="event.unpublished").exists()

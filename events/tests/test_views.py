@@ -7,7 +7,7 @@ from django.utils import timezone
 from PIL import Image
 
 from events.models import Event, TicketType
-from tests.factories import EventFactory, TicketTypeFactory
+from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +211,27 @@ def test_owner_can_edit_publish_and_unpublish(client, organiser, owned_event):
     client.post(reverse("event_unpublish", args=[owned_event.pk]))
     owned_event.refresh_from_db()
     assert owned_event.status == Event.Status.DRAFT
+
+
+def test_unpublishing_an_event_with_sold_tickets_says_to_cancel_it_instead(
+    client, organiser, owned_event
+):
+    from tickets.services import issue_tickets
+
+    client.force_login(organiser)
+    client.post(reverse("event_publish", args=[owned_event.pk]))
+    issue_tickets(
+        owner=UserFactory(),
+        ticket_type=owned_event.ticket_types.first(),
+        quantity=1,
+        amount_minor_each=0,
+    )
+
+    response = client.post(reverse("event_unpublish", args=[owned_event.pk]), follow=True)
+
+    assert "Cancel the event instead: 1 ticket is sold or on offer" in response.content.decode()
+    owned_event.refresh_from_db()
+    assert owned_event.status == Event.Status.PUBLISHED
 
 
 def test_staff_edit_events_through_the_admin(client, staff, owned_event):
