@@ -15,6 +15,7 @@ from stripe_sim.control import control_routes
 from stripe_sim.faults import INTERNAL_ERROR, FaultMiddleware
 from stripe_sim.hosted import hosted_routes
 from stripe_sim.protocol import API_VERSION, encode_json, new_request_id, unrecognized_url
+from stripe_sim.ratelimit import RateLimitMiddleware
 from stripe_sim.settings import SimulatorSettings
 from stripe_sim.simulator import Simulator
 
@@ -36,7 +37,13 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[*api_routes(sim), *hosted_routes(sim), *control_routes(sim)],
-        middleware=[Middleware(FaultMiddleware, faults_source=lambda: sim.faults, count=sim.count)],
+        # Outermost first: a rate-limited request is refused before any fault is drawn.
+        middleware=[
+            Middleware(
+                RateLimitMiddleware, limiter_source=lambda: sim.rate_limiter, count=sim.count
+            ),
+            Middleware(FaultMiddleware, faults_source=lambda: sim.faults, count=sim.count),
+        ],
         exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from stripe_sim.faults import Faults
 from stripe_sim.protocol import parse_form
+from stripe_sim.ratelimit import RateLimiter, check_requests_per_second
 from stripe_sim.services.accounts import complete_onboarding
 from stripe_sim.services.cards import CardInput
 from stripe_sim.services.payments import SessionNotPayable, pay_session
@@ -59,6 +60,7 @@ class ControlApi:
             Route("/_sim/reset", self.reset, methods=["POST"]),
             Route("/_sim/webhook", self.webhook, methods=["GET", "POST"]),
             Route("/_sim/faults", self.faults, methods=["GET", "POST"]),
+            Route("/_sim/rate_limit", self.rate_limit, methods=["GET", "POST"]),
             Route("/_sim/clock", self.clock, methods=["GET", "POST"]),
             Route("/_sim/checkout/sessions/{session_id}/pay", self.pay, methods=["POST"]),
             Route(
@@ -97,6 +99,20 @@ class ControlApi:
             except ValueError as error:
                 return _problem(str(error))
         return JSONResponse(self.sim.faults.to_dict())
+
+    async def rate_limit(self, request: Request) -> JSONResponse:
+        if request.method == "POST":
+            body = await _json_body(request)
+            if set(body) - {"requests_per_second"}:
+                return _problem("only requests_per_second can be set")
+            value = body.get("requests_per_second")
+            try:
+                # A form body carries the number as text.
+                value = float(value) if isinstance(value, str) else value
+                self.sim.rate_limiter = RateLimiter(check_requests_per_second(value))
+            except ValueError as error:
+                return _problem(str(error))
+        return JSONResponse({"requests_per_second": self.sim.rate_limiter.requests_per_second})
 
     async def clock(self, request: Request) -> JSONResponse:
         if request.method == "POST":

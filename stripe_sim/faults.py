@@ -144,7 +144,7 @@ class FaultMiddleware:
         elif fault == "timeout":
             await self._time_out(faults, scope, receive, send)
         else:
-            await _send_error(send, INTERNAL_ERROR if fault == "error" else RATE_LIMITED)
+            await send_error(send, INTERNAL_ERROR if fault == "error" else RATE_LIMITED)
 
     async def _time_out(self, faults: Faults, scope: Scope, receive: Receive, send: Send) -> None:
         if faults.timeout_mode == "after":
@@ -152,7 +152,7 @@ class FaultMiddleware:
         disconnected = await _wait_for_disconnect(receive, faults.timeout_seconds)
         if not disconnected:
             # The client waited longer than we hang: answer as a gateway would have to.
-            await _send_error(send, INTERNAL_ERROR)
+            await send_error(send, INTERNAL_ERROR)
 
 
 async def _discard(message: Message) -> None:
@@ -171,7 +171,7 @@ async def _wait_for_disconnect(receive: Receive, seconds: float) -> bool:
     return True
 
 
-async def _send_error(send: Send, error: StripeError) -> None:
+async def send_error(send: Send, error: StripeError) -> None:
     status, headers, body = error_response_parts(error, new_request_id())
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

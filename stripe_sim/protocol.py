@@ -163,6 +163,11 @@ def authenticate(authorization: str | None) -> str:
     return key
 
 
+def api_key_of(authorization: str | None) -> str:
+    """The key an ``Authorization`` header carries ("" when none), unchecked."""
+    return _key_from_header(authorization or "")
+
+
 def _key_from_header(header: str) -> str:
     scheme, _, credentials = header.strip().partition(" ")
     if scheme.lower() == "bearer":

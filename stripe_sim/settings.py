@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 
 from stripe_sim.faults import Faults
+from stripe_sim.ratelimit import STRIPE_TEST_MODE_REQUESTS_PER_SECOND, check_requests_per_second
 
 
 @dataclasses.dataclass
@@ -39,6 +40,8 @@ class SimulatorSettings:
     webhook_max_attempts: int = 8
     webhook_timeout: float = 10.0  # seconds to wait for the endpoint's answer
     expiry_interval: float = 1.0  # how often sessions past expires_at are expired
+    # API requests per second per API key, as Stripe's test mode allows; 0: no limit
+    rate_limit: float = STRIPE_TEST_MODE_REQUESTS_PER_SECOND
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "SimulatorSettings":
@@ -59,6 +62,8 @@ class SimulatorSettings:
         for field, (variable, convert) in numbers.items():
             if env.get(variable):
                 values[field] = convert(env[variable])
+        if env.get("STRIPE_SIM_RATE_LIMIT"):
+            values["rate_limit"] = check_requests_per_second(float(env["STRIPE_SIM_RATE_LIMIT"]))
         values.update(overrides)
         return cls(**values)
 

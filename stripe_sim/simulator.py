@@ -8,6 +8,7 @@ import threading
 from stripe_sim.clock import Clock
 from stripe_sim.faults import Faults
 from stripe_sim.protocol import new_id
+from stripe_sim.ratelimit import RateLimiter
 from stripe_sim.settings import SimulatorSettings, WebhookEndpoint
 from stripe_sim.store import Store
 from stripe_sim.webhooks import WebhookDispatcher
@@ -24,6 +25,7 @@ class Simulator:
         self.store = Store(settings.state_file)
         self.clock = Clock(self.store.meta("clock_offset", 0.0))
         self.faults: Faults = settings.faults
+        self.rate_limiter = RateLimiter(settings.rate_limit)
         self.webhook: WebhookEndpoint | None = _copy(settings.webhook)
         self.dispatcher = WebhookDispatcher(
             endpoint=lambda: self.webhook,
@@ -71,6 +73,7 @@ class Simulator:
             self.store.clear()
             self.clock.set_offset(0.0)
             self.faults = self.settings.faults
+            self.rate_limiter = RateLimiter(self.settings.rate_limit)
             self.webhook = _copy(self.settings.webhook)
             self.dispatcher.reset()
             self.stats.clear()

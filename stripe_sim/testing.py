@@ -25,9 +25,21 @@ from stripe_sim.settings import SimulatorSettings
 class SimulatorServer:
     """The simulator under uvicorn in a daemon thread on a free 127.0.0.1 port."""
 
-    def __init__(self, settings: SimulatorSettings | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        settings: SimulatorSettings | None = None,
+        *,
+        rate_limit: float = 0,
+        **overrides: Any,
+    ) -> None:
         """``overrides`` are SimulatorSettings fields (``webhook_base_delay=0.01``, …) applied
-        over ``settings`` or, without it, over the STRIPE_SIM_* environment."""
+        over ``settings`` or, without it, over the STRIPE_SIM_* environment.
+
+        Unlike ``python -m stripe_sim``, a test server has no rate limit unless given
+        ``rate_limit`` (requests per second per API key): test suites and load scripts
+        fire requests far faster than Stripe's 25 a second, and only the tests about
+        rate limiting should be refused for it (they can also call ``set_rate_limit``)."""
+        overrides["rate_limit"] = rate_limit
         if settings is None:
             settings = SimulatorSettings.from_env(**overrides)
         else:
@@ -118,6 +130,12 @@ class SimulatorServer:
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Replace the faults in force (no arguments: none)."""
         return self._control("POST", "faults", faults)
+
+    def set_rate_limit(self, requests_per_second: float) -> float:
+        """Stripe's rate limit per API key from now on (0: none); ``reset`` restores the
+        server's own (none, unless it was started with ``rate_limit``)."""
+        body = {"requests_per_second": requests_per_second}
+        return self._control("POST", "rate_limit", body)["requests_per_second"]
 
     def advance_clock(self, seconds: float) -> int:
         """Move the simulator's clock forward and run what fell due; returns its new now."""
