@@ -17,8 +17,10 @@ from stripe_sim.faults import Faults
 from stripe_sim.protocol import parse_form
 from stripe_sim.ratelimit import RateLimiter, check_requests_per_second
 from stripe_sim.services.accounts import complete_onboarding
+from stripe_sim.services.balance import AVAILABLE, set_available
 from stripe_sim.services.cards import CardInput
 from stripe_sim.services.payments import SessionNotPayable, pay_session
+from stripe_sim.services.refunds import release_held_refunds
 from stripe_sim.settings import WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class ControlApi:
             Route(
                 "/_sim/accounts/{account_id}/complete_onboarding", self.onboard, methods=["POST"]
             ),
+            Route("/_sim/accounts/{account_id}/balance", self.balance, methods=["GET", "POST"]),
             Route("/_sim/deliver", self.deliver, methods=["POST"]),
             Route("/_sim/deliveries", self.deliveries),
             Route("/_sim/events", self.events),
@@ -162,6 +165,27 @@ class ControlApi:
                 return _problem("no such account", 404)
             return JSONResponse(complete_onboarding(self.sim, record))
 
+    async def balance(self, request: Request) -> JSONResponse:
+        """The funds a connected account's refunds draw from: ``{available: N|null,
+        currency?}`` (minor units; null: no limit, the default). Pending refunds the new
+        amount covers are released at once."""
+        body = await _json_body(request) if request.method == "POST" else {}
+        with self.sim.store.lock:
+            record = self.sim.store.get("account", request.path_params["account_id"], None)
+            if record is None:
+                return _problem("no such account", 404)
+            released: list[str] = []
+            if request.method == "POST":
+                if set(body) - {"available", "currency"} or "available" not in body:
+                    return _problem("give available (minor units, or null) and currency?")
+                amount = _available_amount(body["available"])
+                currency = str(body.get("currency") or record.body["default_currency"]).lower()
+                set_available(record, currency, amount)
+                self.sim.store.save(record)
+                released = release_held_refunds(self.sim, record.id)
+            available = record.private.get(AVAILABLE, {})
+            return JSONResponse({"available": available, "released": released})
+
     async def deliver(self, request: Request) -> JSONResponse:
         body = await _json_body(request)
         # Waiting blocks: do it off the event loop, which must stay free to answer the
@@ -189,6 +213,18 @@ class ControlApi:
     async def tick(self, request: Request) -> JSONResponse:
         await run_in_threadpool(self.sim.run_due_work)
         return JSONResponse({"ran": True})
+
+
+def _available_amount(value: Any) -> int | None:
+    if isinstance(value, str):  # a form body
+        if value in ("", "null"):
+            return None
+        value = int(value) if value.isdigit() else value
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadControlRequest("available must be an integer >= 0, or null")
+    return value
 
 
 def control_routes(sim: "Simulator") -> list[Route]:

@@ -155,6 +155,16 @@ class SimulatorServer:
     def complete_onboarding(self, account_id: str) -> dict[str, Any]:
         return self._control("POST", f"accounts/{account_id}/complete_onboarding")
 
+    def set_available_balance(
+        self, account_id: str, available: int | None, currency: str | None = None
+    ) -> dict[str, Any]:
+        """Funds the account's refunds draw from (None: no limit, the default); a refund
+        they do not cover stays pending. Answers ``{"available", "released"}``."""
+        body: dict[str, Any] = {"available": available}
+        if currency:
+            body["currency"] = currency
+        return self._control("POST", f"accounts/{account_id}/balance", body)
+
     def deliver(self, timeout: float = 30, fast_forward: bool = False) -> dict[str, int]:
         """Wait until every queued webhook delivery has been attempted to the end."""
         return self._control("POST", "deliver", {"timeout": timeout, "fast_forward": fast_forward})

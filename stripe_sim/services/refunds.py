@@ -1,11 +1,21 @@
-"""Refunds of direct charges, with the application fee refunded alongside on request."""
+"""Refunds of direct charges, with the application fee refunded alongside on request.
+
+A refund draws on the connected account's available balance. By default there is no limit
+(Stripe debits the account's bank account); once ``/_sim/accounts/{id}/balance`` sets one,
+a refund it does not cover is held ``pending``, as Stripe holds it until the balance is
+topped up, and released (``succeeded``) when enough is made available. "Stripe
+automatically fails a pending refund after 45 days"
+(https://support.stripe.com/questions/fix-your-pending-refund): then it turns ``failed``
+with ``failure_reason: insufficient_funds`` and the amount goes back on the charge.
+"""
 
 import copy
 from typing import TYPE_CHECKING, Any
 
 from stripe_sim.objects.common import format_money
 from stripe_sim.objects.payments import fee_refund_object, refund_object
-from stripe_sim.protocol import invalid_request, resource_missing
+from stripe_sim.protocol import invalid_request, new_id, resource_missing
+from stripe_sim.services.balance import draw_available
 from stripe_sim.services.events import AUTOMATIC, Origin, emit, previous_attributes
 from stripe_sim.services.validation import check_metadata, merged_metadata
 from stripe_sim.store import Record
@@ -16,6 +26,7 @@ if TYPE_CHECKING:
 # Test card 4000 0000 0000 5126: "the refund's status begins as succeeded, some time later
 # it transitions to failed" (https://docs.stripe.com/testing#refunds).
 REFUND_FAILURE_DELAY_SECONDS = 1
+PENDING_REFUND_LIFETIME_SECONDS = 45 * 24 * 60 * 60
 
 
 def create_refund(
@@ -50,8 +61,11 @@ def create_refund(
         metadata=merged_metadata({}, metadata),
     )
     private: dict[str, Any] = {}
-    if charge.private.get("refund_fails"):
-        private["fail_at"] = now + REFUND_FAILURE_DELAY_SECONDS
+    if draw_available(sim, account, refund["currency"], amount):
+        _schedule_card_failure(charge, private, now)
+    else:
+        refund["status"] = "pending"
+        private["held_until"] = now + PENDING_REFUND_LIFETIME_SECONDS
     sim.store.add("refund", refund, account=account, private=private)
     if params.get("refund_application_fee"):
         _refund_fee(sim, charge, amount, fully=amount == remaining)
@@ -69,6 +83,13 @@ def create_refund(
         previous_attributes=previous_attributes(before, body),
     )
     return refund
+
+
+def _schedule_card_failure(charge: Record, private: dict[str, Any], now: int) -> None:
+    """A refund sent to the card of test card 5126 fails a moment later."""
+    if charge.private.get("refund_fails"):
+        private["fail_at"] = now + REFUND_FAILURE_DELAY_SECONDS
+        private["failure_reason"] = "expired_or_canceled_card"
 
 
 def _charge_to_refund(sim: "Simulator", params: dict[str, Any], account: str | None) -> Record:
@@ -149,20 +170,43 @@ def update_refund(
     return record.body
 
 
-def fail_due_refunds(sim: "Simulator") -> int:
-    """Refunds of card 5126 turn from succeeded to failed; the money goes back on the
-    charge, as with a refund the card network rejects."""
+def release_held_refunds(sim: "Simulator", account: str) -> list[str]:
+    """Send the pending refunds the account's available balance now covers, oldest first
+    (a refund is released only once its whole amount is available)."""
+    released = []
     now = sim.clock.timestamp()
-    due = [
-        record
-        for record in sim.store.all_records("refund")
-        if record.private.get("fail_at") is not None and record.private["fail_at"] <= now
-    ]
-    for record in due:
-        record.private["fail_at"] = None
+    for record in reversed(sim.store.records("refund", account)):
+        if record.private.get("held_until") is None:
+            continue
+        if not draw_available(sim, account, record.body["currency"], record.body["amount"]):
+            continue
+        record.private["held_until"] = None
         before = copy.deepcopy(record.body)
-        record.body.update(status="failed", failure_reason="expired_or_canceled_card")
-        record.body["failure_balance_transaction"] = record.body["balance_transaction"]
+        record.body["status"] = "succeeded"
+        charge = sim.store.get("charge", record.body["charge"], account)
+        if charge is not None:
+            _schedule_card_failure(charge, record.private, now)
+        sim.store.save(record)
+        _announce_refund_update(sim, record, previous_attributes(before, record.body), AUTOMATIC)
+        released.append(record.id)
+    return released
+
+
+def fail_due_refunds(sim: "Simulator") -> int:
+    """Refunds of card 5126 turn from succeeded to failed, and refunds held pending for
+    lack of funds fail after 45 days; the money goes back on the charge, as with a refund
+    the card network rejects."""
+    now = sim.clock.timestamp()
+    due = [record for record in sim.store.all_records("refund") if _failure_due(record, now)]
+    for record in due:
+        held = record.private.get("held_until") is not None
+        # (Card 5126 refunds saved in a state file before failure_reason was kept.)
+        card_reason = record.private.get("failure_reason", "expired_or_canceled_card")
+        reason = "insufficient_funds" if held else card_reason
+        record.private.update(fail_at=None, held_until=None)
+        before = copy.deepcopy(record.body)
+        record.body.update(status="failed", failure_reason=reason)
+        record.body["failure_balance_transaction"] = new_id("txn_")
         sim.store.save(record)
         charge = sim.store.get("charge", record.body["charge"], record.account)
         if charge is not None:
@@ -170,7 +214,16 @@ def fail_due_refunds(sim: "Simulator") -> int:
             charge.body["refunded"] = False
             sim.store.save(charge)
         _announce_refund_update(sim, record, previous_attributes(before, record.body), AUTOMATIC)
+        # API versions since 2024-10-28 also send refund.failed for card refunds.
+        emit(sim, "refund.failed", record.body, account=record.account, origin=AUTOMATIC)
     return len(due)
+
+
+def _failure_due(record: Record, now: int) -> bool:
+    return any(
+        record.private.get(moment) is not None and record.private[moment] <= now
+        for moment in ("fail_at", "held_until")
+    )
 
 
 def _announce_refund_update(
