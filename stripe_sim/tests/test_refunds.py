@@ -134,3 +134,83 @@ def test_refund_metadata_update_emits_refund_updated(sim, client, account_id, re
     assert updated.metadata["audit"] == "1"
     sim.deliver()
     assert "refund.updated" in receiver.types()
+
+
+def test_partial_refunds_of_chosen_tickets_add_up_to_the_whole_charge(
+    sim, client, account_id, receiver
+):
+    """Three tickets refunded one by one (1000 + 1500 + 2500 of 5000), each with its share
+    of the 50 fee: the charge ends fully refunded, the fee too, and every charge.refunded
+    event carries the running amount_refunded."""
+    _, intent, charge = paid_session(sim, client, account_id)
+    options = {"stripe_account": account_id}
+    fee_refunded = []
+    for amount in (1000, 1500):
+        refund = client.v1.refunds.create(
+            params={"payment_intent": intent.id, "amount": amount, "refund_application_fee": True},
+            options=options,
+        )
+        assert (refund.status, refund.amount) == ("succeeded", amount)
+        fee_refunded.append(client.v1.application_fees.retrieve(charge.application_fee))
+    assert [fee.amount_refunded for fee in fee_refunded] == [10, 25]  # 50 * 1000/5000, + 15
+    with pytest.raises(stripe.InvalidRequestError) as too_much:
+        client.v1.refunds.create(
+            params={"payment_intent": intent.id, "amount": 2501}, options=options
+        )
+    assert (too_much.value.code, too_much.value.param) == ("amount_too_large", "amount")
+    assert "£25.00" in str(too_much.value)  # what is left, as Stripe words it
+    last = client.v1.refunds.create(
+        params={"payment_intent": intent.id, "amount": 2500, "refund_application_fee": True},
+        options=options,
+    )
+    assert last.status == "succeeded"
+    charge = client.v1.charges.retrieve(charge.id, options=options)
+    assert (charge.amount_refunded, charge.refunded) == (5000, True)
+    fee = client.v1.application_fees.retrieve(charge.application_fee)
+    assert (fee.amount_refunded, fee.refunded) == (50, True)
+    assert [item.amount for item in fee.refunds.data] == [25, 15, 10]
+    sim.deliver()
+    refunded = [e for e in receiver.verified_events() if e.type == "charge.refunded"]
+    assert [e.data.object.amount_refunded for e in refunded] == [1000, 2500, 5000]
+    assert [e.data.previous_attributes.amount_refunded for e in refunded] == [0, 1000, 2500]
+    assert [e.data.object.refunded for e in refunded] == [False, False, True]
+    assert [e.account for e in refunded] == [account_id] * 3
+    listed = client.v1.refunds.list(params={"charge": charge.id}, options=options)
+    assert [refund.amount for refund in listed.data] == [2500, 1500, 1000]
+
+
+def test_the_same_idempotency_key_returns_the_same_refund(sim, client, account_id, receiver):
+    _, intent, charge = paid_session(sim, client, account_id)
+    options = {"stripe_account": account_id, "idempotency_key": "cancel-event-3-order-9"}
+    params = {"payment_intent": intent.id, "amount": 2000, "refund_application_fee": True}
+    first = client.v1.refunds.create(params=params, options=options)
+    again = client.v1.refunds.create(params=params, options=options)
+    assert again.id == first.id
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert again.last_response.headers["Original-Request"] == first.last_response.request_id
+    account_options = {"stripe_account": account_id}
+    assert [r.id for r in client.v1.refunds.list(options=account_options).data] == [first.id]
+    assert client.v1.charges.retrieve(charge.id, options=account_options).amount_refunded == 2000
+    assert client.v1.application_fees.retrieve(charge.application_fee).amount_refunded == 20
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.refunds.create(params={**params, "amount": 3000}, options=options)
+    sim.deliver()
+    assert receiver.types().count("refund.created") == 1
+    assert receiver.types().count("charge.refunded") == 1
+
+
+def test_a_refund_whose_answer_was_lost_is_not_made_twice(sim, account_id):
+    client = sim.client()
+    _, intent, charge = paid_session(sim, client, account_id)
+    options = {"stripe_account": account_id, "idempotency_key": "cancel-event-3-order-10"}
+    sim.set_faults(timeout_rate=1.0, timeout_seconds=5, timeout_mode="after")
+    with pytest.raises(stripe.APIConnectionError):
+        sim.client(timeout=0.5).v1.refunds.create(
+            params={"payment_intent": intent.id}, options=options
+        )
+    sim.set_faults()
+    retried = client.v1.refunds.create(params={"payment_intent": intent.id}, options=options)
+    assert retried.last_response.headers["Idempotent-Replayed"] == "true"
+    account_options = {"stripe_account": account_id}
+    assert [r.id for r in client.v1.refunds.list(options=account_options).data] == [retried.id]
+    assert client.v1.charges.retrieve(charge.id, options=account_options).amount_refunded == 5000
