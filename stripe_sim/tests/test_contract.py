@@ -156,6 +156,16 @@ def _walk_money(server, client, record: Recorder, account_id: str) -> None:
     )
     server.advance_clock(5)  # the 5126 refund turns failed
     record("GET", "/v1/refunds/{refund}", client.v1.refunds.retrieve(refund.id, options=options))
+    server.set_available_balance(account_id, 0)
+    held = record(
+        "POST",
+        "/v1/refunds",
+        client.v1.refunds.create(
+            params={"payment_intent": intent_id, "amount": 500}, options=options
+        ),
+    )
+    assert held.status == "pending"
+    record("GET", "/v1/refunds/{refund}", client.v1.refunds.retrieve(held.id, options=options))
     record("GET", "/v1/refunds", client.v1.refunds.list(options=options))
     charge = record(
         "GET",
@@ -230,6 +240,8 @@ def test_emitted_event_types(contract_run):
         "charge.refunded",
         "refund.created",
         "refund.updated",
+        "refund.failed",
+        "charge.refund.updated",
     }
 
 
@@ -241,6 +253,10 @@ def test_error_answers_fit_the_error_schema(sim):
             f"{sim.url}/v1/accounts", data={"colour": "red"}, auth=("sk_test_x", ""), timeout=10
         ),
     ]
-    for answer in answers:
-        assert answer.status_code in (400, 401, 404)
+    sim.set_rate_limit(1)
+    answers += [
+        requests.get(f"{sim.url}/v1/balance", auth=("sk_test_x", ""), timeout=10) for _ in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [401, 404, 400, 200, 429]
+    for answer in answers[:3] + answers[4:]:
         assert problems("error", answer.json()) == []
