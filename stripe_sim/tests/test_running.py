@@ -1,5 +1,6 @@
 """Running the simulator: the state file, several instances, ``python -m stripe_sim``."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import requests
 
 from stripe_sim.settings import SimulatorSettings
 from stripe_sim.testing import SimulatorServer
-from stripe_sim.tests.conftest import FAST, create_session, make_account
+from stripe_sim.tests.conftest import FAST, create_session, make_account, paid_session
 
 
 def test_state_file_keeps_accounts_sessions_and_keys_across_restarts(tmp_path):
@@ -51,6 +52,31 @@ def test_state_file_keeps_accounts_sessions_and_keys_across_restarts(tmp_path):
         assert second.pay(session.id)["paid"] is True
 
 
+def test_state_file_keeps_held_refunds_and_the_available_balance(tmp_path):
+    state = str(tmp_path / "stripe-sim.sqlite3")
+    with SimulatorServer(SimulatorSettings(state_file=state, **FAST)) as first:
+        client = first.client()
+        account = make_account(client)
+        first.complete_onboarding(account.id)
+        _, intent, _ = paid_session(first, client, account.id)
+        first.set_available_balance(account.id, 1000)
+        options = {"stripe_account": account.id}
+        covered = client.v1.refunds.create(
+            params={"payment_intent": intent.id, "amount": 600}, options=options
+        )
+        held = client.v1.refunds.create(
+            params={"payment_intent": intent.id, "amount": 1000}, options=options
+        )
+        assert (covered.status, held.status) == ("succeeded", "pending")
+    with SimulatorServer(SimulatorSettings(state_file=state, **FAST)) as second:
+        balance = second.client().v1.balance.retrieve(options=options)
+        assert [(funds.currency, funds.amount) for funds in balance.available] == [("gbp", 400)]
+        answer = second.set_available_balance(account.id, 1000)
+        assert answer["released"] == [held.id]
+        refund = second.client().v1.refunds.retrieve(held.id, options=options)
+        assert refund.status == "succeeded"
+
+
 def test_two_simulators_in_one_process_are_independent():
     with SimulatorServer(**FAST) as one, SimulatorServer(**FAST) as two:
         make_account(one.client())
@@ -71,8 +97,9 @@ def test_python_dash_m_runs_the_simulator(tmp_path):
         "--public-url", "http://sim.test:8000", "--log-level", "warning",
     ]  # fmt: skip
     repository = Path(__file__).resolve().parents[2]
+    environment = {k: v for k, v in os.environ.items() if k != "STRIPE_SIM_RATE_LIMIT"}
     process = subprocess.Popen(
-        command, cwd=repository, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, cwd=repository, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -101,6 +128,9 @@ def test_python_dash_m_runs_the_simulator(tmp_path):
             timeout=10,
         )
         assert link.json()["url"].startswith("http://sim.test:8000/hosted/onboarding/")
+        # Stripe's test-mode rate limit, unlike the test servers: what bin/start runs with.
+        limit = requests.get(f"{url}/_sim/rate_limit", timeout=10).json()
+        assert limit == {"requests_per_second": 25}
     finally:
         process.terminate()
         process.wait(timeout=10)
