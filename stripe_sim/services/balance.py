@@ -53,20 +53,30 @@ def set_available(owner: Record, currency: str, amount: int | None) -> None:
         limits[currency] = amount
 
 
-def draw_available(sim: "Simulator", account: str | None, currency: str, amount: int) -> bool:
-    """Take ``amount`` for a refund from the account's available funds; False, taking
-    nothing, when they do not cover all of it (Stripe then holds the refund pending)."""
+def draw_available(sim: "Simulator", account: str | None, currency: str, amount: int) -> int | None:
+    """Take ``amount`` for a refund from the account's available funds: what was taken
+    (0 when there is no limit), or None, taking nothing, when they do not cover all of it
+    (Stripe then holds the refund pending)."""
     owner = sim.store.get("account", account, None) if account else None
-    if owner is None:
-        return True
-    limits = owner.private.get(AVAILABLE, {})
-    if currency not in limits:
-        return True
+    limits = owner.private.get(AVAILABLE, {}) if owner is not None else {}
+    if owner is None or currency not in limits:
+        return 0
     if limits[currency] < amount:
-        return False
+        return None
     limits[currency] -= amount
     sim.store.save(owner)
-    return True
+    return amount
+
+
+def give_back_available(sim: "Simulator", account: str | None, currency: str, amount: int) -> None:
+    """A failed refund's funds return to the account (while it still has a limit)."""
+    owner = sim.store.get("account", account, None) if account else None
+    if owner is None or not amount:
+        return
+    limits = owner.private.get(AVAILABLE, {})
+    if currency in limits:
+        limits[currency] += amount
+        sim.store.save(owner)
 
 
 def _net_of_charge(sim: "Simulator", charge: dict[str, Any]) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_sim.objects.common import format_money
 from stripe_sim.objects.payments import fee_refund_object, refund_object
 from stripe_sim.protocol import invalid_request, new_id, resource_missing
-from stripe_sim.services.balance import draw_available
+from stripe_sim.services.balance import draw_available, give_back_available
 from stripe_sim.services.events import AUTOMATIC, Origin, emit, previous_attributes
 from stripe_sim.services.validation import check_metadata, merged_metadata
 from stripe_sim.store import Record
@@ -61,11 +61,13 @@ def create_refund(
         metadata=merged_metadata({}, metadata),
     )
     private: dict[str, Any] = {}
-    if draw_available(sim, account, refund["currency"], amount):
-        _schedule_card_failure(charge, private, now)
-    else:
+    drawn = draw_available(sim, account, refund["currency"], amount)
+    if drawn is None:
         refund["status"] = "pending"
         private["held_until"] = now + PENDING_REFUND_LIFETIME_SECONDS
+    else:
+        private["drawn"] = drawn
+        _schedule_card_failure(charge, private, now)
     sim.store.add("refund", refund, account=account, private=private)
     if params.get("refund_application_fee"):
         _refund_fee(sim, charge, amount, fully=amount == remaining)
@@ -178,9 +180,10 @@ def release_held_refunds(sim: "Simulator", account: str) -> list[str]:
     for record in reversed(sim.store.records("refund", account)):
         if record.private.get("held_until") is None:
             continue
-        if not draw_available(sim, account, record.body["currency"], record.body["amount"]):
+        drawn = draw_available(sim, account, record.body["currency"], record.body["amount"])
+        if drawn is None:
             continue
-        record.private["held_until"] = None
+        record.private.update(held_until=None, drawn=drawn)
         before = copy.deepcopy(record.body)
         record.body["status"] = "succeeded"
         charge = sim.store.get("charge", record.body["charge"], account)
@@ -204,6 +207,8 @@ def fail_due_refunds(sim: "Simulator") -> int:
         card_reason = record.private.get("failure_reason", "expired_or_canceled_card")
         reason = "insufficient_funds" if held else card_reason
         record.private.update(fail_at=None, held_until=None)
+        currency, drawn = record.body["currency"], record.private.pop("drawn", 0)
+        give_back_available(sim, record.account, currency, drawn)
         before = copy.deepcopy(record.body)
         record.body.update(status="failed", failure_reason=reason)
         record.body["failure_balance_transaction"] = new_id("txn_")

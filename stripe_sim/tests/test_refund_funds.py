@@ -141,11 +141,13 @@ def test_a_released_refund_of_card_5126_still_fails_at_the_card(sim, client, acc
     sim.set_available_balance(account_id, 0)
     refund = client.v1.refunds.create(params={"payment_intent": intent_id}, options=options)
     assert refund.status == "pending"
-    sim.set_available_balance(account_id, None)
+    sim.set_available_balance(account_id, 5500)
     assert client.v1.refunds.retrieve(refund.id, options=options).status == "succeeded"
+    assert available(client, account_id) == 500
     sim.advance_clock(2)
     failed = client.v1.refunds.retrieve(refund.id, options=options)
     assert (failed.status, failed.failure_reason) == ("failed", "expired_or_canceled_card")
+    assert available(client, account_id) == 5500  # the failed refund's funds came back
 
 
 def test_the_limit_is_per_account_and_per_currency(sim, client, account_id):
