@@ -109,3 +109,99 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id}"
+
+
+class Refund(models.Model):
+    """The organiser's refund of some or all of an order's tickets: one Stripe refund on the
+    order's PaymentIntent, requested under a key fixed at creation, so asking Stripe again
+    (a retry, the sweep) can never refund twice. Never deleted; a failed one stays beside
+    the retry that replaced it."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    tickets = models.ManyToManyField(
+        "tickets.Ticket", through="RefundedTicket", related_name="refunds"
+    )
+    amount_minor = models.PositiveIntegerField()
+    application_fee_refunded_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    failure_reason = models.TextField(blank=True)
+    # Stripe reported the refund failed after it had succeeded (the card was closed, say):
+    # the tickets were already refunded and their places may be sold again, so the money is
+    # owed to the buyer by other means. Shown to the organiser until they deal with it.
+    failed_after_success = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds_requested",
+        help_text="The organiser who asked; empty when the site did (an event cancelled).",
+    )
+    retry_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="retried_by",
+        help_text="The failed refund this one asks for again.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="refund_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gte=1), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(application_fee_refunded_minor__lte=models.F("amount_minor")),
+                name="refund_fee_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "succeeded", "failed"]),
+                name="refund_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_refund_id"],
+                condition=~Q(stripe_refund_id=""),
+                name="refund_stripe_id_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk} of order #{self.order_id} ({self.get_status_display()})"
+
+
+class RefundedTicket(models.Model):
+    """A ticket a refund is for. ``claims_ticket`` stays True while the refund is requested
+    or succeeded; the partial unique constraint lets a ticket be claimed by one such refund
+    only, so a second refund of it is refused by the database even if two requests race.
+    A refund Stripe refused lets go of its tickets, so a retry may claim them."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="refunded_tickets")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.PROTECT, related_name="refunded_tickets"
+    )
+    claims_ticket = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "ticket"], name="refunded_ticket_once"),
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(claims_ticket=True),
+                name="ticket_refunded_at_most_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket #{self.ticket_id} in refund #{self.refund_id}"
