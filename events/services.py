@@ -1,6 +1,7 @@
 """Writes to the catalogue: creating, editing, publishing and unpublishing events."""
 
 import functools
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR, below_card_minimum
 from tickethub.errors import DomainError
 from tickethub.fields import event_date_window
 from tickethub.locks import locked
+
+logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -358,6 +361,22 @@ def sell_held_places(*, ticket_type: TicketType, quantity: int) -> None:
 def sell_free_places(*, ticket_type: TicketType, quantity: int) -> None:
     """Sell places straight from free capacity (no offer). Raises NotEnoughPlaces."""
     _change_counts(ticket_type, sold=quantity, needs_room=quantity)
+
+
+def release_sold_places(*, ticket_type: TicketType, quantity: int) -> None:
+    """Give sold places back (tickets refunded), never below zero: a count that would go
+    negative means the tickets were never counted, and refusing the refund over it would
+    keep money Stripe has already returned."""
+    released = min(quantity, ticket_type.sold_count)
+    if released != quantity:
+        logger.error(
+            "Releasing %s sold places of ticket type %s, which has only %s sold",
+            quantity,
+            ticket_type.pk,
+            ticket_type.sold_count,
+        )
+    if released > 0:
+        _change_counts(ticket_type, sold=-released)
 
 
 # --- Payments readiness ----------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
 from tickets.models import Ticket
 
@@ -10,3 +11,8 @@ def tickets_held_count(*, owner: User, ticket_type_id: int) -> int:
     return Ticket.objects.filter(
         owner=owner, ticket_type_id=ticket_type_id, status__in=COUNTED_STATUSES
     ).count()
+
+
+def order_tickets(*, order_id: int) -> QuerySet[Ticket]:
+    """An order's tickets in the order they were issued (position 1, 2, …)."""
+    return Ticket.objects.filter(order_id=order_id).order_by("position_in_order", "pk")

@@ -1,5 +1,5 @@
 """Issuing tickets: from a waiting-list offer (the normal path) or straight from free
-capacity (complimentary tickets, demo data)."""
+capacity (complimentary tickets, demo data); marking them refunded."""
 
 from dataclasses import dataclass
 
@@ -8,7 +8,12 @@ from django.contrib.auth.models import User
 from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import TicketType
-from events.services import NotEnoughPlaces, sell_free_places, sell_held_places
+from events.services import (
+    NotEnoughPlaces,
+    release_sold_places,
+    sell_free_places,
+    sell_held_places,
+)
 from tickethub.errors import DomainError
 from tickethub.locks import locked
 from tickets.models import Ticket
@@ -94,3 +99,20 @@ def issue_tickets(
             after={"sold_count": ticket_type.sold_count, "owner_id": owner.pk},
         )
     return tickets
+
+
+def mark_refunded(*, ticket_ids: list[int], ticket_type: TicketType) -> list[int]:
+    """Mark tickets of one type refunded and give their sold places back; returns the ids
+    it changed. The caller (payments, which has the money back) holds the ticket type's
+    lock. Tickets already refunded or cancelled are left as they are and release nothing,
+    so a second call changes nothing; a used ticket is refunded too (its holder came in,
+    but the money has gone back, and the place must not stay counted as sold)."""
+    counted = Ticket.objects.filter(
+        pk__in=ticket_ids,
+        ticket_type=ticket_type,
+        status__in=[Ticket.Status.VALID, Ticket.Status.USED],
+    )
+    changed = list(counted.values_list("pk", flat=True))
+    Ticket.objects.filter(pk__in=changed).update(status=Ticket.Status.REFUNDED)
+    release_sold_places(ticket_type=ticket_type, quantity=len(changed))
+    return changed
