@@ -5,7 +5,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from payments.models import Order
+from payments.models import Order, Refund
 from tickethub.mail import email_subject
 
 SUBJECTS = {
@@ -30,4 +30,32 @@ def send_order_email(*, order_id: int, kind: str) -> None:
         message=render_to_string(f"payments/email/{kind}.txt", context),
         from_email=None,
         recipient_list=[order.buyer.email],
+    )
+
+
+def send_refund_email(*, refund_id: int) -> None:
+    """Tell the buyer which tickets were refunded and how much goes back to them."""
+    refund = (
+        Refund.objects.select_related("order__buyer", "order__ticket_type__event")
+        .filter(pk=refund_id, status=Refund.Status.SUCCEEDED)
+        .first()
+    )
+    if refund is None:
+        return
+    order = refund.order
+    event = order.ticket_type.event
+    context = {
+        "refund": refund,
+        "order": order,
+        "event": event,
+        "ticket_type": order.ticket_type,
+        "quantity": refund.refunded_tickets.count(),
+        "event_url": settings.SITE_URL + reverse("event_detail", args=[event.pk]),
+    }
+    send_mail(
+        subject=email_subject("Your tickets for {event} have been refunded", event=event.name),
+        message=render_to_string("payments/email/tickets_refunded.txt", context),
+        from_email=None,
+        recipient_list=[order.buyer.email],
+        html_message=render_to_string("payments/email/tickets_refunded.html", context),
     )

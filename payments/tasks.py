@@ -8,6 +8,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 from payments import notifications
 from payments.services.fulfilment import close_checkout_of_offer
 from payments.services.reconciliation import reconcile_payments
+from payments.services.refunds import ask_again, is_transient_stripe_error
 from payments.services.webhooks import process_stripe_event
 from tickethub.errors import Busy
 from tickethub.jobs import retry_only_if
@@ -49,6 +50,23 @@ def expire_checkout_of_offer(entry_id: int) -> None:
         close_checkout_of_offer(entry_id=entry_id)
 
 
+# A refund Stripe did not answer is asked about again after 30 s, 1, 2, 4, 8 and 16
+# minutes, with the same idempotency key; the sweep keeps asking after that.
+REFUND_RETRY_DELAY = 30
+
+
+def _is_transient_for_refund(error: BaseException) -> bool:
+    if isinstance(error, stripe.StripeError):
+        return is_transient_stripe_error(error)
+    return isinstance(error, Busy | OperationalError)
+
+
+@db_task(retries=6, retry_delay=REFUND_RETRY_DELAY, retry_backoff=2, priority=PAYMENT_PRIORITY)
+def ask_stripe_about_refund_again(refund_id: int) -> None:
+    with retry_only_if(_is_transient_for_refund):
+        ask_again(refund_id=refund_id)
+
+
 def _is_transient_for_email(error: BaseException) -> bool:
     return is_transient_delivery_error(error) or isinstance(error, Busy | OperationalError)
 
@@ -61,6 +79,16 @@ def _is_transient_for_email(error: BaseException) -> bool:
 def send_order_email(order_id: int, kind: str) -> None:
     with retry_only_if(_is_transient_for_email):
         notifications.send_order_email(order_id=order_id, kind=kind)
+
+
+@db_task(
+    retries=EMAIL_JOB_RETRIES,
+    retry_delay=EMAIL_JOB_RETRY_DELAY,
+    retry_backoff=EMAIL_JOB_RETRY_BACKOFF,
+)
+def send_refund_email(refund_id: int) -> None:
+    with retry_only_if(_is_transient_for_email):
+        notifications.send_refund_email(refund_id=refund_id)
 
 
 @db_periodic_task(crontab(minute="*"))
