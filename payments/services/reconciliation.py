@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 import stripe
 from django.utils import timezone
 
-from payments.models import Order, StripeEvent
+from payments.models import Order, Refund, StripeEvent
 from payments.services.fulfilment import (
     close_checkout_of_offer,
     refresh_order,
     refund_late_order,
 )
+from payments.services.refunds import ask_again
 from payments.services.webhooks import process_stripe_event
 from waitlist.models import WaitingListEntry
 
@@ -35,6 +36,7 @@ def reconcile_payments(*, now: datetime | None = None) -> Counter:
     for order in Order.objects.filter(status=Order.Status.REFUND_PENDING)[:BATCH]:
         if refund_late_order(order_id=order.pk, now=now).status == Order.Status.REFUNDED:
             fixed["late payment refunded"] += 1
+    _reconcile_requested_refunds(now, fixed)
     stale_events = StripeEvent.objects.filter(
         processed_at__isnull=True,
         unprocessable=False,
@@ -84,6 +86,22 @@ def _reconcile_open_orders(now: datetime, fixed: Counter) -> None:
             continue
         if after is not None and after.status != before:
             fixed[f"order {after.status}"] += 1
+
+
+def _reconcile_requested_refunds(now: datetime, fixed: Counter) -> None:
+    """Refunds Stripe did not answer: asked again with the same key (a refund Stripe made
+    is found, never made twice)."""
+    stuck = Refund.objects.filter(
+        status=Refund.Status.REQUESTED, created_at__lte=now - GRACE
+    ).order_by("created_at")[:BATCH]
+    for refund_id in list(stuck.values_list("pk", flat=True)):
+        try:
+            after = ask_again(refund_id=refund_id, now=now)
+        except stripe.StripeError as error:
+            logger.warning("Sweep could not reach Stripe for refund %s: %s", refund_id, error)
+            continue
+        if after.status != Refund.Status.REQUESTED:
+            fixed[f"refund {after.status}"] += 1
 
 
 def _offer_needs_closing(entry: WaitingListEntry, now: datetime) -> bool:

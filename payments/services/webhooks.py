@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.models import Order, StripeEvent
+from payments.models import Order, Refund, StripeEvent
 from payments.services.accounts import refresh_account_status
 from payments.services.fulfilment import apply_session
+from payments.services.refunds import apply_stripe_refund, ask_again
 from tickethub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -189,17 +190,28 @@ def _account_updated(account: dict) -> None:
     refresh_account_status(stripe_account_id=account["id"])
 
 
-def _refund_settled(refund_or_charge: dict) -> None:
-    """Our own late-payment refunds are recorded when Stripe answers the create call; the
-    event only confirms them. (Refunds made elsewhere are handled with the refunds work.)"""
-    payment_intent = refund_or_charge.get("payment_intent")
+def _refund_updated(stripe_refund: dict) -> None:
+    """A refund's status changed at Stripe (pending → succeeded, succeeded → failed): the
+    site's Refund follows it. Refunds made outside the site (Stripe's dashboard) are only
+    logged for now; the late-payment refunds are recorded when Stripe answers their call."""
+    apply_stripe_refund(stripe_refund=stripe_refund)
+
+
+def _charge_refunded(charge: dict) -> None:
+    """The charge's refunded amount changed. The event names no refund, so any of the
+    order's refunds still requested asks Stripe again (finding it by its id in the
+    metadata, creating nothing twice)."""
+    payment_intent = charge.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent["id"]
     if not payment_intent:
         return
     order = Order.objects.filter(payment_intent_id=payment_intent).first()
-    if order is not None:
-        logger.info("Stripe reports a refund on order %s (%s)", order.pk, order.status)
+    if order is None:
+        return
+    waiting = order.refunds.filter(status=Refund.Status.REQUESTED).values_list("pk", flat=True)
+    for refund_id in list(waiting):
+        ask_again(refund_id=refund_id)
 
 
 HANDLERS = {
@@ -208,6 +220,6 @@ HANDLERS = {
     "checkout.session.async_payment_failed": _checkout_session,
     "checkout.session.expired": _checkout_session,
     "account.updated": _account_updated,
-    "charge.refunded": _refund_settled,
-    "refund.updated": _refund_settled,
+    "charge.refunded": _charge_refunded,
+    "refund.updated": _refund_updated,
 }
