@@ -10,6 +10,17 @@ urlpatterns = [
         "organiser/get-paid/refresh/", views.onboarding_refresh, name="payments_onboarding_refresh"
     ),
     path("organiser/get-paid/dashboard/", views.express_dashboard, name="payments_dashboard"),
+    path(
+        "organiser/events/<id:event_id>/orders/",
+        views.event_orders,
+        name="payments_event_orders",
+    ),
+    path("organiser/orders/<id:order_id>/refund/", views.refund_order, name="payments_refund"),
+    path(
+        "organiser/refunds/<id:refund_id>/retry/",
+        views.retry_failed_refund,
+        name="payments_retry_refund",
+    ),
     path("offers/<id:entry_id>/checkout/", views.checkout, name="checkout"),
     path(
         "offers/<id:entry_id>/checkout/cancelled/",

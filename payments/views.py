@@ -9,7 +9,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from events import selectors as event_selectors
+from events.money import format_money
 from payments import selectors
+from payments.forms import RefundForm
+from payments.models import Refund
 from payments.services.accounts import (
     connected_account_of,
     express_dashboard_link,
@@ -18,6 +22,7 @@ from payments.services.accounts import (
 )
 from payments.services.checkout import start_checkout
 from payments.services.fulfilment import refresh_order
+from payments.services.refunds import refund_tickets, retry_refund
 from payments.services.webhooks import record_stripe_event
 from payments.stripe_api import PaymentsError
 
@@ -73,6 +78,57 @@ def express_dashboard(request: HttpRequest) -> HttpResponse:
     if url is None:
         raise PaymentsError("Finish setting up your Stripe account first.")
     return redirect(url)
+
+
+@login_required
+@require_GET
+def event_orders(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = event_selectors.organiser_event(organiser=request.user, event_id=event_id)
+    orders = selectors.event_orders(event=event)
+    return render(request, "payments/event_orders.html", {"event": event, "orders": orders})
+
+
+@login_required
+def refund_order(request: HttpRequest, order_id: int) -> HttpResponse:
+    """GET: what the ticked tickets come to, and a button to confirm; POST: refund them."""
+    order = selectors.organiser_order(organiser=request.user, order_id=order_id)
+    orders_page = reverse("payments_event_orders", args=[order.ticket_type.event_id])
+    form = RefundForm(
+        request.POST if request.method == "POST" else request.GET,
+        refundable=selectors.refundable_tickets(order),
+    )
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("__all__", ["Choose what to refund."])))
+        return redirect(orders_page)
+    if request.method == "POST" and form.cleaned_data["confirmed"]:
+        refund = refund_tickets(
+            organiser=request.user, order_id=order.pk, ticket_ids=form.ticket_ids()
+        )
+        _tell_refund_outcome(request, refund)
+        return redirect(orders_page)
+    return render(request, "payments/refund_confirm.html", {"order": order, "form": form})
+
+
+@login_required
+@require_POST
+def retry_failed_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+    refund = retry_refund(refund_id=refund_id, organiser=request.user)
+    _tell_refund_outcome(request, refund)
+    return redirect("payments_event_orders", refund.order.ticket_type.event_id)
+
+
+def _tell_refund_outcome(request: HttpRequest, refund: Refund) -> None:
+    amount = format_money(refund.amount_minor, refund.currency)
+    if refund.status == Refund.Status.SUCCEEDED:
+        messages.success(request, f"Refunded {amount} (refund #{refund.pk}); the buyer is told.")
+    elif refund.status == Refund.Status.FAILED:
+        messages.error(request, f"Stripe refused refund #{refund.pk}: {refund.failure_reason}")
+    else:
+        messages.warning(
+            request,
+            f"Stripe has not answered about refund #{refund.pk} yet; we keep asking, and the "
+            "tickets are refunded once it does.",
+        )
 
 
 # --- buyers ----------------------------------------------------------------------------------

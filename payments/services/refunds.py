@@ -23,6 +23,7 @@ from audit.services import record_change
 from events.locks import lock_ticket_types
 from events.models import TicketType
 from payments.models import Order, Refund, RefundedTicket
+from payments.selectors import refundable_tickets
 from payments.stripe_api import as_dict, client
 from tickethub.errors import DomainError, NotFound
 from tickethub.locks import Lock, locked
@@ -166,16 +167,6 @@ def _order_of_organiser(*, organiser: User, order_id: int) -> Order:
     if order is None:
         raise NotFound("No such order.")
     return order
-
-
-def refundable_tickets(order: Order) -> list[Ticket]:
-    """The order's valid tickets that no requested or succeeded refund claims."""
-    claimed = RefundedTicket.objects.filter(claims_ticket=True, ticket__order_id=order.pk)
-    return list(
-        order_tickets(order_id=order.pk)
-        .filter(status=Ticket.Status.VALID)
-        .exclude(pk__in=claimed.values("ticket_id"))
-    )
 
 
 def _claim_tickets(

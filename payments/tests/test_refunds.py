@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditLogEntry
@@ -288,3 +289,88 @@ def test_the_buyer_is_told_only_once_the_refund_has_committed(
     assert mail.to == [paid_order.buyer.email]
     assert "£25.00" in mail.body
     assert "£25.00" in mail.alternatives[0][0]
+
+
+# --- the organiser's pages ---------------------------------------------------------------
+
+
+def test_the_organiser_refunds_ticked_tickets_after_confirming(
+    stripe_sim, paid_order, seller, client
+):
+    client.force_login(seller)
+    event_id = paid_order.ticket_type.event_id
+    first, second = ticket_ids(paid_order)
+
+    page = client.get(reverse("payments_event_orders", args=[event_id]))
+    assert page.status_code == 200
+    assert f"Order #{paid_order.pk}" in page.text
+    url = reverse("payments_refund", args=[paid_order.pk])
+    assert f'action="{url}"' in page.text
+
+    confirm = client.get(url, {"scope": "selected", "tickets": [first]})
+    assert confirm.status_code == 200
+    assert "Refund £25.00" in confirm.text
+    assert not Refund.objects.exists()  # nothing happens before the confirmation
+
+    done = client.post(
+        url, {"scope": "selected", "tickets": [first], "confirmed": "on"}, follow=True
+    )
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount_minor) == (Status.SUCCEEDED, 2500)
+    assert "Refunded £25.00" in done.text
+    assert list(refund.refunded_tickets.values_list("ticket_id", flat=True)) == [first]
+    assert Ticket.objects.get(pk=second).status == Ticket.Status.VALID
+    edit_page = client.get(reverse("event_edit", args=[event_id])).text
+    assert reverse("payments_event_orders", args=[event_id]) in edit_page
+
+
+def test_a_refused_refund_shows_stripe_s_reason_and_a_retry_button(
+    stripe_sim, paid_order, seller, client
+):
+    refund_outside_the_site(stripe_sim, paid_order, 4000)
+    client.force_login(seller)
+
+    done = client.post(
+        reverse("payments_refund", args=[paid_order.pk]),
+        {"scope": "whole", "confirmed": "on"},
+        follow=True,
+    )
+
+    refund = Refund.objects.get()
+    assert refund.status == Status.FAILED
+    assert "greater than unrefunded amount" in done.text
+    retry_url = reverse("payments_retry_refund", args=[refund.pk])
+    assert f'action="{retry_url}"' in done.text
+    again = client.post(retry_url, follow=True)
+    assert again.status_code == 200
+    assert Refund.objects.filter(retry_of=refund).exists()
+    assert f'action="{retry_url}"' not in again.text  # retried once already
+
+
+@pytest.mark.parametrize("who", ["other organiser", "buyer"])
+def test_nobody_but_the_organiser_reaches_the_refund_pages(
+    stripe_sim, paid_order, seller, other_organiser, client, who
+):
+    refund_outside_the_site(stripe_sim, paid_order, 4000)
+    failed = refund_tickets(organiser=seller, order_id=paid_order.pk)
+    client.force_login(other_organiser if who == "other organiser" else paid_order.buyer)
+    refund_url = reverse("payments_refund", args=[paid_order.pk])
+    answers = [
+        client.get(reverse("payments_event_orders", args=[paid_order.ticket_type.event_id])),
+        client.get(refund_url, {"scope": "whole"}),
+        client.post(refund_url, {"scope": "whole", "confirmed": "on"}),
+        client.post(reverse("payments_retry_refund", args=[failed.pk])),
+    ]
+    assert [answer.status_code for answer in answers] == [404, 404, 404, 404]
+    assert Refund.objects.count() == 1
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(stripe_sim, paid_order, client):
+    urls = [
+        reverse("payments_event_orders", args=[paid_order.ticket_type.event_id]),
+        reverse("payments_refund", args=[paid_order.pk]),
+    ]
+    for url in urls:
+        answer = client.get(url)
+        assert answer.status_code == 302
+        assert "login" in answer["Location"]
