@@ -2,16 +2,17 @@
 simulator's refunds, places to the queue, no double refund through any retry, Stripe's
 refusals and late failures, and the e-mail after the commit."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditLogEntry
-from payments.models import Order, Refund, RefundedTicket
+from payments.models import Order, Refund, RefundedTicket, StripeEvent
 from payments.services.fulfilment import refresh_order
 from payments.services.reconciliation import reconcile_payments
 from payments.services.refunds import (
@@ -20,6 +21,7 @@ from payments.services.refunds import (
     refund_tickets,
     retry_refund,
 )
+from payments.services.webhooks import process_stripe_event
 from payments.tests.conftest import checkout
 from tests.factories import EventFactory, TicketTypeFactory
 from tickethub.errors import NotFound
@@ -374,3 +376,85 @@ def test_signed_out_visitors_are_sent_to_sign_in(stripe_sim, paid_order, client)
         answer = client.get(url)
         assert answer.status_code == 302
         assert "login" in answer["Location"]
+
+
+# --- webhooks and races ------------------------------------------------------------------
+
+
+def process_events_of_type(stripe_sim, event_type: str) -> int:
+    """Store and process, as the webhook and its job do, every event of a type so far."""
+    events = [e for e in stripe_sim.events() if e["type"] == event_type]
+    for event in events:
+        stored, _new = StripeEvent.objects.get_or_create(
+            stripe_event_id=event["id"],
+            defaults={
+                "type": event["type"],
+                "account": event.get("account") or "",
+                "payload": event,
+            },
+        )
+        process_stripe_event(event_pk=stored.pk)
+    return len(events)
+
+
+def test_charge_refunded_settles_a_refund_whose_answer_was_lost(stripe_sim, paid_order, seller):
+    stripe_sim.set_faults(timeout_rate=1.0, timeout_mode="after", timeout_seconds=0.1)
+    refund = refund_tickets(organiser=seller, order_id=paid_order.pk)
+    assert refund.status == Status.REQUESTED
+    stripe_sim.set_faults()
+
+    assert process_events_of_type(stripe_sim, "charge.refunded") == 1
+
+    refund.refresh_from_db()
+    assert refund.status == Status.SUCCEEDED
+    assert [r.id for r in stripe_refunds(stripe_sim, paid_order)] == [refund.stripe_refund_id]
+    assert set(paid_order.tickets.values_list("status", flat=True)) == {Ticket.Status.REFUNDED}
+
+
+def test_refund_updated_failure_after_success_arrives_through_the_webhook_job(
+    stripe_sim, offer, buyers, seller
+):
+    order = pay(stripe_sim, buyers[0], offer, card="4000000000005126")
+    refund = refund_tickets(organiser=seller, order_id=order.pk)
+    stripe_sim.advance_clock(5)
+
+    assert process_events_of_type(stripe_sim, "refund.updated") == 1
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.failed_after_success) == (Status.FAILED, True)
+
+
+def test_a_refund_made_in_stripe_s_dashboard_changes_nothing_here(stripe_sim, paid_order):
+    refund_outside_the_site(stripe_sim, paid_order, 1000)
+    assert process_events_of_type(stripe_sim, "charge.refunded") == 1
+    assert not Refund.objects.exists()
+    assert set(paid_order.tickets.values_list("status", flat=True)) == {Ticket.Status.VALID}
+
+
+def test_two_organiser_tabs_refunding_the_same_ticket_at_once_refund_it_once(
+    stripe_sim, paid_order, seller
+):
+    first, _second = ticket_ids(paid_order)
+    start = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+
+    def refund_first() -> None:
+        try:
+            start.wait()
+            outcomes.append(
+                refund_tickets(organiser=seller, order_id=paid_order.pk, ticket_ids=[first]).status
+            )
+        except RefundRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=refund_first) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(30)
+
+    assert sorted(outcomes) == ["refused", Status.SUCCEEDED]
+    assert len(stripe_refunds(stripe_sim, paid_order)) == 1
+    assert RefundedTicket.objects.filter(ticket_id=first).count() == 1
