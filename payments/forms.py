@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from tickets.models import Ticket
@@ -13,8 +15,8 @@ class RefundForm(forms.Form):
     tickets = forms.TypedMultipleChoiceField(coerce=int, required=False)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: object, refundable: list[Ticket], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, refundable: list[Ticket], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.refundable = refundable
         self.fields["tickets"].choices = [
             (ticket.pk, f"Ticket {ticket.position_in_order}") for ticket in refundable
