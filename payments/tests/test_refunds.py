@@ -281,11 +281,13 @@ def test_the_buyer_is_told_only_once_the_refund_has_committed(
     with pytest.raises(Rollback), transaction.atomic():
         refund_tickets(organiser=seller, order_id=paid_order.pk, ticket_ids=[first])
         raise Rollback
+    assert "send_refund_email" not in jobs.pending_names()  # never queued: it rolled back
     jobs.run_due()
     assert not [m for m in mailoutbox if "refunded" in m.subject]
 
     refund_tickets(organiser=seller, order_id=paid_order.pk, ticket_ids=[second])
     assert not [m for m in mailoutbox if "refunded" in m.subject]  # a job sends it
+    assert jobs.pending_names() == ["send_refund_email"]
     jobs.run_due()
     [mail] = [m for m in mailoutbox if "refunded" in m.subject]
     assert mail.to == [paid_order.buyer.email]
