@@ -16,6 +16,7 @@ from payments.services.fulfilment import (
 )
 from payments.services.refunds import ask_again
 from payments.services.webhooks import process_stripe_event
+from tickethub.errors import Busy
 from waitlist.models import WaitingListEntry
 
 logger = logging.getLogger(__name__)
@@ -97,8 +98,9 @@ def _reconcile_requested_refunds(now: datetime, fixed: Counter) -> None:
     for refund_id in list(stuck.values_list("pk", flat=True)):
         try:
             after = ask_again(refund_id=refund_id, now=now)
-        except stripe.StripeError as error:
-            logger.warning("Sweep could not reach Stripe for refund %s: %s", refund_id, error)
+        except (stripe.StripeError, Busy) as error:
+            # The next sweep (or the refund's own job) asks again; the rest still run.
+            logger.warning("Sweep could not settle refund %s: %s", refund_id, error)
             continue
         if after.status != Refund.Status.REQUESTED:
             fixed[f"refund {after.status}"] += 1

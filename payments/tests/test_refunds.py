@@ -460,3 +460,38 @@ def test_two_organiser_tabs_refunding_the_same_ticket_at_once_refund_it_once(
     assert sorted(outcomes) == ["refused", Status.SUCCEEDED]
     assert len(stripe_refunds(stripe_sim, paid_order)) == 1
     assert RefundedTicket.objects.filter(ticket_id=first).count() == 1
+
+
+@pytest.mark.postgres_only  # row locks with a lock timeout
+def test_the_sweep_passes_over_a_refund_whose_order_is_locked_and_gets_it_next_time(
+    stripe_sim, paid_order, seller, settings
+):
+    stripe_sim.set_faults(error_rate=1.0)
+    refund = refund_tickets(organiser=seller, order_id=paid_order.pk)
+    stripe_sim.set_faults()
+    settings.LOCK_TIMEOUT_MS = 200
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_order() -> None:
+        with transaction.atomic():
+            Order.objects.select_for_update().get(pk=paid_order.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_order)
+    holder.start()
+    later = timezone.now() + timedelta(minutes=2)
+    try:
+        assert locked.wait(10)
+        with time_machine.travel(later):
+            reconcile_payments()  # Busy for this refund: logged, not raised
+    finally:
+        release.set()
+        holder.join()
+    refund.refresh_from_db()
+    assert refund.status == Status.REQUESTED
+
+    with time_machine.travel(later):
+        assert reconcile_payments()["refund succeeded"] == 1
+    assert len(stripe_refunds(stripe_sim, paid_order)) == 1
