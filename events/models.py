@@ -12,6 +12,9 @@ class Event(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+        # Cancelled by its organiser, its tickets still being refunded: off sale like a
+        # cancelled event; it becomes CANCELLED once no valid ticket is left.
+        CANCELLING = "cancelling", "Cancelling"
         CANCELLED = "cancelled", "Cancelled"
 
     organiser = models.ForeignKey(
@@ -43,7 +46,7 @@ class Event(models.Model):
                 name="event_ends_after_start",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "published", "cancelled"]),
+                condition=Q(status__in=["draft", "published", "cancelling", "cancelled"]),
                 name="event_status_valid",
             ),
             models.CheckConstraint(
@@ -65,6 +68,11 @@ class Event(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Cancelled by its organiser, whether or not every refund has landed yet."""
+        return self.status in (self.Status.CANCELLING, self.Status.CANCELLED)
 
     @property
     def over_at(self) -> datetime:

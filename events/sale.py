@@ -24,6 +24,8 @@ class SaleState(models.TextChoices):
     SALE_ENDED = "sale_ended", "Sale ended"
     EVENT_OVER = "event_over", "Event over"
     CANCELLED = "cancelled", "Cancelled"
+    # Cancelled, refunds still under way: refused like CANCELLED.
+    CANCELLING = "cancelling", "Cancelling"
     NOT_PUBLISHED = "not_published", "Not published"
     # A paid type whose organiser's Stripe account cannot take charges yet.
     PAYMENTS_PENDING = "payments_pending", "Not on sale yet"
@@ -47,6 +49,7 @@ class SaleState(models.TextChoices):
         name = ticket_type.name
         return {
             SaleState.CANCELLED: "This event has been cancelled.",
+            SaleState.CANCELLING: "This event has been cancelled.",
             SaleState.NOT_PUBLISHED: "This event is not on sale.",
             SaleState.EVENT_OVER: "This event is over.",
             SaleState.NOT_YET_ON_SALE: f"“{name}” is not on sale yet.",
@@ -82,6 +85,8 @@ def sale_state(
     """
     if event.status == Event.Status.CANCELLED:
         return SaleState.CANCELLED
+    if event.status == Event.Status.CANCELLING:
+        return SaleState.CANCELLING
     if event.status != Event.Status.PUBLISHED:
         return SaleState.NOT_PUBLISHED
     if event.is_over(now):

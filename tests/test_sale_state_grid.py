@@ -118,6 +118,12 @@ def cancelled(organiser: User, buyers: list[User]) -> Situation:
     return _with_offer(organiser, buyers, _update_event(status=Event.Status.CANCELLED))
 
 
+def cancelling(organiser: User, buyers: list[User]) -> Situation:
+    # Cancelled, its refunds still under way (the offer is left live here to show that
+    # the state alone refuses paying for it).
+    return _with_offer(organiser, buyers, _update_event(status=Event.Status.CANCELLING))
+
+
 def before_sale_start(organiser: User, buyers: list[User]) -> Situation:
     # The organiser moved the sale start later after an offer was made.
     return _with_offer(organiser, buyers, _update_type(sale_starts_at=_from_now(days=2)))
@@ -190,6 +196,7 @@ GRID = {
     "draft": Row(draft, S.NOT_PUBLISHED, False, NOT_FOUND, NO_OFFER, False),
     "unpublished": Row(unpublished, S.NOT_PUBLISHED, False, NOT_FOUND, REFUSED, False),
     "cancelled": Row(cancelled, S.CANCELLED, True, REFUSED, REFUSED, False),
+    "cancelling": Row(cancelling, S.CANCELLING, True, REFUSED, REFUSED, False),
     "before sale start": Row(before_sale_start, S.NOT_YET_ON_SALE, True, REFUSED, PAID, False),
     "after sale end": Row(after_sale_end, S.SALE_ENDED, True, REFUSED, REFUSED, False),
     "started, no end": Row(started_without_end, S.EVENT_OVER, True, REFUSED, REFUSED, False),

@@ -109,8 +109,11 @@ def make_offer(entry: WaitingListEntry, ticket_type: TicketType, now: datetime) 
 
 def serve(ticket_type: TicketType, state: QueueState, now: datetime) -> list[WaitingListEntry]:
     """Offer free places to waiting entries in join order; stop at the first that doesn't
-    fit, so a larger group ahead is never overtaken by a smaller one behind it."""
+    fit, so a larger group ahead is never overtaken by a smaller one behind it. A cancelled
+    (or cancelling) event makes no offer: the places its refunds free are nobody's."""
     offered: list[WaitingListEntry] = []
+    if ticket_type.event.is_cancelled:
+        return offered
     while ticket_type.remaining > 0 and state.waiting_entries > 0:
         head = WaitingListEntry.objects.filter(
             ticket_type=ticket_type, status=Status.WAITING
