@@ -1,4 +1,5 @@
-"""Writes to the catalogue: creating, editing, publishing and unpublishing events."""
+"""Writes to the catalogue: creating, editing, publishing, unpublishing and cancelling
+events."""
 
 import functools
 import logging
@@ -19,7 +20,7 @@ from events.models import Event, Seller, TicketType
 from events.money import CURRENCY_EXPONENTS, MAX_PRICE_MINOR, below_card_minimum
 from tickethub.errors import DomainError
 from tickethub.fields import event_date_window
-from tickethub.locks import locked
+from tickethub.locks import lock_rows, locked
 
 logger = logging.getLogger(__name__)
 
@@ -314,6 +315,48 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         record_change(actor=actor, action="event.unpublished", target=event)
         event_changed.fire(EventChanged(event))
     return event
+
+
+def mark_event_cancelling(*, event_id: int, actor: User | None) -> tuple[Event, bool]:
+    """Take an event off sale for good, its refunds to follow (payments' cancel_event, which
+    holds the event's ticket types' locks). Returns the event and whether it changed:
+    a second call, or one for an event already cancelled, changes nothing."""
+    event = lock_rows(Event.objects.all(), [event_id])[event_id]
+    if event.is_cancelled:
+        return event, False
+    before = event.status
+    event.status = Event.Status.CANCELLING
+    event.save(update_fields=["status", "updated_at"])
+    record_change(
+        actor=actor,
+        action="event.cancelling",
+        target=event,
+        before={"status": before},
+        after={"status": event.status},
+    )
+    # Search drops it in this same transaction (it lists published events only).
+    event_changed.fire(EventChanged(event))
+    return event, True
+
+
+def mark_event_cancelled(*, event_id: int) -> bool:
+    """A cancelling event whose every ticket is refunded or cancelled is cancelled; the
+    caller (payments) has checked that under the ticket types' locks. Idempotent; returns
+    whether it changed."""
+    event = lock_rows(Event.objects.all(), [event_id])[event_id]
+    if event.status != Event.Status.CANCELLING:
+        return False
+    event.status = Event.Status.CANCELLED
+    event.save(update_fields=["status", "updated_at"])
+    record_change(
+        actor=None,
+        action="event.cancelled",
+        target=event,
+        before={"status": Event.Status.CANCELLING},
+        after={"status": Event.Status.CANCELLED},
+    )
+    event_changed.fire(EventChanged(event))
+    return True
 
 
 # --- Capacity --------------------------------------------------------------------------

@@ -6,6 +6,11 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from payments import notifications
+from payments.services.cancellation import (
+    cancelling_event_ids,
+    finish_cancellation,
+    refund_cancelled_event,
+)
 from payments.services.fulfilment import close_checkout_of_offer
 from payments.services.reconciliation import reconcile_payments
 from payments.services.refunds import ask_again, is_transient_stripe_error
@@ -65,6 +70,36 @@ def _is_transient_for_refund(error: BaseException) -> bool:
 def ask_stripe_about_refund_again(refund_id: int) -> None:
     with retry_only_if(_is_transient_for_refund):
         ask_again(refund_id=refund_id)
+
+
+# A cancellation's pass that Stripe stopped (rate limit, 5xx) resumes after 10 s, then
+# 20, 40, … up to 5 minutes: the refunds it left requested back off on their own.
+CANCELLATION_PAUSE = 10
+CANCELLATION_MAX_PAUSE = 300
+
+
+@db_task(retries=5, retry_delay=10, priority=PAYMENT_PRIORITY)
+def refund_cancelled_event_task(event_id: int, pause: int = CANCELLATION_PAUSE) -> None:
+    with retry_only_if(_is_transient):
+        run = refund_cancelled_event(event_id=event_id)
+    if run.paused:
+        refund_cancelled_event_task.schedule(
+            (event_id, min(pause * 2, CANCELLATION_MAX_PAUSE)), delay=pause
+        )
+
+
+@db_task(retries=5, retry_delay=10, priority=PAYMENT_PRIORITY)
+def finish_cancellation_task(event_id: int) -> None:
+    with retry_only_if(_is_transient):
+        finish_cancellation(event_id=event_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def resume_cancellations() -> None:
+    """Backstop for a refund job lost to a crash, and for a late payment refunded after
+    the cancellation: every cancelling event gets another pass."""
+    for event_id in cancelling_event_ids():
+        refund_cancelled_event_task(event_id)
 
 
 def _is_transient_for_email(error: BaseException) -> bool:

@@ -1,5 +1,5 @@
 """Issuing tickets: from a waiting-list offer (the normal path) or straight from free
-capacity (complimentary tickets, demo data); marking them refunded."""
+capacity (complimentary tickets, demo data); marking them refunded or cancelled."""
 
 from dataclasses import dataclass
 
@@ -114,5 +114,20 @@ def mark_refunded(*, ticket_ids: list[int], ticket_type: TicketType) -> list[int
     )
     changed = list(counted.values_list("pk", flat=True))
     Ticket.objects.filter(pk__in=changed).update(status=Ticket.Status.REFUNDED)
+    release_sold_places(ticket_type=ticket_type, quantity=len(changed))
+    return changed
+
+
+def cancel_unpaid_tickets(*, ticket_type: TicketType) -> list[int]:
+    """Cancel the type's valid tickets that no payment stands behind (free or
+    complimentary: no order), giving their sold places back; returns the ids cancelled.
+    Their event is being cancelled (payments.services.cancellation); the caller holds the
+    ticket type's lock. Tickets of paid orders are left for their refunds. Idempotent."""
+    changed = list(
+        Ticket.objects.filter(
+            ticket_type=ticket_type, status=Ticket.Status.VALID, order__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    Ticket.objects.filter(pk__in=changed).update(status=Ticket.Status.CANCELLED)
     release_sold_places(ticket_type=ticket_type, quantity=len(changed))
     return changed

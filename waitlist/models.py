@@ -21,6 +21,9 @@ class WaitingListEntry(models.Model):
         EXPIRED = "expired", "Expired"
         DECLINED = "declined", "Declined"
         LEFT = "left", "Left the queue"
+        # The event was cancelled while the entry waited or held an offer: not the buyer's
+        # choice (left, declined) nor their lateness (expired), and its e-mail says so.
+        CANCELLED = "cancelled", "Event cancelled"
 
     ticket_type = models.ForeignKey(
         TicketType, on_delete=models.PROTECT, related_name="waiting_list_entries"
@@ -62,7 +65,15 @@ class WaitingListEntry(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["waiting", "offered", "purchased", "expired", "declined", "left"]
+                    status__in=[
+                        "waiting",
+                        "offered",
+                        "purchased",
+                        "expired",
+                        "declined",
+                        "left",
+                        "cancelled",
+                    ]
                 ),
                 name="entry_status_valid",
             ),

@@ -13,6 +13,7 @@ SUBJECTS = {
     "joined": "You're on the waiting list for {event}",
     "offer_made": "Your tickets for {event} are ready: reply before they pass on",
     "offer_expired": "Your offer for {event} has expired",
+    "event_cancelled": "{event} has been cancelled",
 }
 
 
@@ -30,6 +31,7 @@ def send_entry_email(*, entry_id: int, kind: str) -> None:
         "joined": entry.status == WaitingListEntry.Status.WAITING,
         "offer_made": entry.status == WaitingListEntry.Status.OFFERED,
         "offer_expired": entry.status == WaitingListEntry.Status.EXPIRED,
+        "event_cancelled": entry.status == WaitingListEntry.Status.CANCELLED,
     }[kind]
     if not still_true:
         return

@@ -88,6 +88,9 @@ def fulfil_paid_session(*, session: dict, now: datetime | None = None) -> Order 
             how = "offer"
         except waitlist_services.OfferNoLongerLive:
             try:
+                if ticket_type.event.is_cancelled:
+                    # The offer was withdrawn by the cancellation: its places are nobody's.
+                    raise NotEnoughPlaces("This event has been cancelled.")
                 tickets = issue_tickets_for_late_order(
                     Issue(
                         owner_id=order.buyer_id,

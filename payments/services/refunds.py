@@ -30,6 +30,7 @@ from tickethub.locks import Lock, locked
 from tickets.models import Ticket
 from tickets.selectors import order_tickets
 from tickets.services import mark_refunded
+from waitlist import live
 from waitlist.services import serve_queue
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,16 @@ def refund_tickets(
     now = now or timezone.now()
     order = _order_of_organiser(organiser=organiser, order_id=order_id)
     refund = _claim_tickets(order=order, ticket_ids=ticket_ids, requested_by=organiser)
+    return _ask_stripe_and_apply(refund=refund, order=order, now=now, first_ask=True)
+
+
+def refund_order_of_cancelled_event(*, order_id: int, now: datetime | None = None) -> Refund:
+    """Refund every ticket an order still has because its event is cancelled: the site asks
+    (the Refund has no ``requested_by``), otherwise as refund_tickets, with the same
+    claims, key and answers. RefundRefused when nothing is left to claim (a rerun)."""
+    now = now or timezone.now()
+    order = Order.objects.get(pk=order_id)
+    refund = _claim_tickets(order=order, ticket_ids=None, requested_by=None)
     return _ask_stripe_and_apply(refund=refund, order=order, now=now, first_ask=True)
 
 
@@ -377,6 +388,8 @@ def _succeed(rows: _Locked, *, stripe_refund_id: str, now: datetime) -> None:
         },
     )
     _email_buyer_after_commit(refund.pk)
+    if rows.ticket_type.event.is_cancelled:
+        _cancellation_moved_after_commit(rows.ticket_type.event_id)
 
 
 def _mark_failed(refund: Refund, *, reason: str, now: datetime) -> None:
@@ -438,6 +451,16 @@ def _refund_for(stripe_refund: dict) -> Refund | None:
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
     return refunds.filter(pk=int(refund_id), order__payment_intent_id=payment_intent or "-").first()
+
+
+def _cancellation_moved_after_commit(event_id: int) -> None:
+    """A refund of a cancelled event landed: its progress page refreshes, and the event
+    becomes cancelled once no valid ticket is left (a job: it locks every ticket type of
+    the event, which cannot be done under this order's lock)."""
+    from payments import tasks
+
+    live.publish(topic=live.event_topic(event_id), kind="cancellation")
+    transaction.on_commit(lambda: tasks.finish_cancellation_task(event_id))
 
 
 def _email_buyer_after_commit(refund_id: int) -> None:
