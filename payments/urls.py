@@ -15,6 +15,17 @@ urlpatterns = [
         views.event_orders,
         name="payments_event_orders",
     ),
+    path("organiser/events/<id:event_id>/cancel/", views.event_cancel, name="event_cancel"),
+    path(
+        "organiser/events/<id:event_id>/cancellation/",
+        views.event_cancellation,
+        name="event_cancellation",
+    ),
+    path(
+        "organiser/events/<id:event_id>/cancellation/panel/",
+        views.event_cancellation_panel,
+        name="event_cancellation_panel",
+    ),
     path("organiser/orders/<id:order_id>/refund/", views.refund_order, name="payments_refund"),
     path(
         "organiser/refunds/<id:refund_id>/retry/",

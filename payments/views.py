@@ -20,11 +20,17 @@ from payments.services.accounts import (
     onboarding_link,
     refresh_account_status,
 )
+from payments.services.cancellation import (
+    cancel_event,
+    cancellation_preview,
+    cancellation_progress,
+)
 from payments.services.checkout import start_checkout
 from payments.services.fulfilment import refresh_order
 from payments.services.refunds import refund_tickets, retry_refund
 from payments.services.webhooks import record_stripe_event
 from payments.stripe_api import PaymentsError
+from waitlist.selectors import live_token_for_event
 
 # --- organisers ------------------------------------------------------------------------------
 
@@ -129,6 +135,35 @@ def _tell_refund_outcome(request: HttpRequest, refund: Refund) -> None:
             f"Stripe has not answered about refund #{refund.pk} yet; we keep asking, and the "
             "tickets are refunded once it does.",
         )
+
+
+@login_required
+def event_cancel(request: HttpRequest, event_id: int) -> HttpResponse:
+    """GET: what cancelling the event will do, and a button to confirm; POST: cancel it."""
+    if request.method == "POST":
+        cancel_event(organiser=request.user, event_id=event_id)
+        messages.success(request, "The event is cancelled; everyone is being refunded.")
+        return redirect("event_cancellation", event_id=event_id)
+    preview = cancellation_preview(organiser=request.user, event_id=event_id)
+    if preview.event.is_cancelled:
+        return redirect("event_cancellation", event_id=event_id)
+    return render(request, "payments/event_cancel.html", {"preview": preview})
+
+
+@login_required
+@require_GET
+def event_cancellation(request: HttpRequest, event_id: int) -> HttpResponse:
+    progress = cancellation_progress(organiser=request.user, event_id=event_id)
+    context = {"progress": progress, "live_token": live_token_for_event(event=progress.event)}
+    return render(request, "payments/event_cancellation.html", context)
+
+
+@login_required
+@require_GET
+def event_cancellation_panel(request: HttpRequest, event_id: int) -> HttpResponse:
+    """The progress panel alone, fetched again by htmx when a refund lands."""
+    progress = cancellation_progress(organiser=request.user, event_id=event_id)
+    return render(request, "payments/_cancellation_panel.html", {"progress": progress})
 
 
 # --- buyers ----------------------------------------------------------------------------------

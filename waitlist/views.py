@@ -7,8 +7,10 @@ from django.views.decorators.http import require_POST
 
 from events import selectors as event_selectors
 from events.forms import EventEditor
+from events.models import Event
 from events.services import CatalogueError
 from tickethub.errors import DomainError
+from tickets.selectors import refund_progress_of_event
 from waitlist import selectors, services
 from waitlist.forms import JoinForm
 from waitlist.models import WaitingListEntry
@@ -107,11 +109,10 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     services.expire_overdue_offers_of_event(event_id=event.pk)
     offers = selectors.event_offers(event=event, viewer=request.user)
     live_token = selectors.live_token_for_event(event=event)
-    return render(
-        request,
-        "events/detail.html",
-        {"event": event, "offers": offers, "live_token": live_token},
-    )
+    context = {"event": event, "offers": offers, "live_token": live_token}
+    if event.status == Event.Status.CANCELLING:
+        context["refund_progress"] = refund_progress_of_event(event_id=event.pk)
+    return render(request, "events/detail.html", context)
 
 
 @login_required

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditLogEntry
@@ -20,8 +21,10 @@ from payments.services.cancellation import (
 )
 from payments.services.fulfilment import refresh_order
 from payments.services.reconciliation import reconcile_payments
+from payments.services.refunds import refund_order_of_cancelled_event
 from payments.tests.conftest import checkout
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
+from tickethub.errors import NotFound
 from tickets.models import Ticket
 from tickets.services import issue_tickets
 from waitlist.errors import WaitlistError
@@ -193,3 +196,61 @@ def test_joins_are_refused_while_the_event_is_cancelling(stripe_sim, sold_event,
 
     with pytest.raises(WaitlistError, match="cancelled"):
         join_waiting_list(user=UserFactory(), ticket_type_id=sold_event["paid"].pk, quantity=1)
+
+
+def test_the_public_page_of_a_cancelling_event_says_so(client, stripe_sim, sold_event, seller):
+    event = sold_event["event"]
+    cancel_event(organiser=seller, event_id=event.pk)
+
+    page = client.get(reverse("event_detail", args=[event.pk]))
+
+    assert page.status_code == 200
+    assert "This event has been cancelled" in page.text
+    assert "0 of 3 refunded" in page.text
+
+
+def test_another_organiser_cannot_preview_cancel_or_follow_the_event(
+    client, stripe_sim, sold_event
+):
+    event = sold_event["event"]
+    stranger = UserFactory()
+    with pytest.raises(NotFound):
+        cancel_event(organiser=stranger, event_id=event.pk)
+    client.force_login(stranger)
+    for name in ("event_cancel", "event_cancellation", "event_cancellation_panel"):
+        assert client.get(reverse(name, args=[event.pk])).status_code == 404
+    assert client.post(reverse("event_cancel", args=[event.pk])).status_code == 404
+    assert statuses(Event, event.pk) == Event.Status.PUBLISHED
+
+
+def test_the_organiser_confirms_and_follows_the_cancellation(
+    client, stripe_sim, sold_event, seller, jobs
+):
+    event = sold_event["event"]
+    client.force_login(seller)
+
+    confirm = client.get(reverse("event_cancel", args=[event.pk]))
+    assert confirm.status_code == 200 and "£75.00" in confirm.text
+    done = client.post(reverse("event_cancel", args=[event.pk]))
+    assert done.status_code == 302
+    assert done["Location"] == reverse("event_cancellation", args=[event.pk])
+    jobs.run_due()
+    progress = client.get(done["Location"])
+    assert progress.status_code == 200
+    assert "3 of 3" in progress.text and "£75.00" in progress.text
+
+
+def test_places_a_refund_frees_go_to_nobody_once_the_event_is_cancelling(
+    stripe_sim, sold_event, jobs
+):
+    # A join that committed just before the cancellation reached the queue: still waiting.
+    event, waiting = sold_event["event"], sold_event["waiting"]
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELLING)
+
+    refund = refund_order_of_cancelled_event(order_id=sold_event["orders"][1].pk)
+
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert statuses(WaitingListEntry, waiting.pk) == ENTRY.WAITING  # no offer made
+    paid = sold_event["paid"]
+    paid.refresh_from_db()
+    assert (paid.sold_count, paid.held_count) == (1, 1)  # only the earlier offer holds
