@@ -195,7 +195,7 @@ def update_event(
     with locked() as lock:
         locked_types = lock_ticket_types_of_event(event.pk)
         event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
-        if event.status == Event.Status.CANCELLED:
+        if event.is_cancelled:
             raise CatalogueError("A cancelled event cannot be edited.")
         if details.starts_at != event.starts_at and details.starts_at <= timezone.now():
             raise CatalogueError("The new start time is in the past.")
@@ -273,7 +273,7 @@ def publish_event(*, event: Event, actor: User) -> Event:
         event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.PUBLISHED:
             return event
-        if event.status == Event.Status.CANCELLED:
+        if event.is_cancelled:
             raise CatalogueError("A cancelled event cannot be published.")
         if event.is_over():
             raise CatalogueError("This event is over and cannot be published.")
@@ -302,7 +302,7 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         event = lock.rows(Event.objects.all(), [event.pk])[event.pk]
         if event.status == Event.Status.DRAFT:
             return event
-        if event.status == Event.Status.CANCELLED:
+        if event.is_cancelled:
             raise CatalogueError("A cancelled event cannot be unpublished.")
         taken = sum(t.sold_count + t.held_count for t in locked_types.values())
         if taken:

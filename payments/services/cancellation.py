@@ -196,7 +196,9 @@ def finish_cancellation(*, event_id: int) -> bool:
         return status == Event.Status.CANCELLED
     with locked():
         lock_ticket_types_of_event(event_id)
-        if Ticket.objects.filter(ticket_type__event_id=event_id, status=Ticket.Status.VALID):
+        if Ticket.objects.filter(
+            ticket_type__event_id=event_id, status=Ticket.Status.VALID
+        ).exists():
             return False
         if mark_event_cancelled(event_id=event_id):
             live.publish(topic=live.event_topic(event_id), kind="cancellation")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditLogEntry
 from events.models import Event
+from events.services import CatalogueError, publish_event, unpublish_event
 from payments.models import Order, Refund
 from payments.services.cancellation import (
     cancel_event,
@@ -254,3 +255,15 @@ def test_places_a_refund_frees_go_to_nobody_once_the_event_is_cancelling(
     paid = sold_event["paid"]
     paid.refresh_from_db()
     assert (paid.sold_count, paid.held_count) == (1, 1)  # only the earlier offer holds
+
+
+def test_a_cancelling_event_cannot_be_published_or_unpublished_again(
+    stripe_sim, sold_event, seller
+):
+    event = sold_event["event"]
+    cancel_event(organiser=seller, event_id=event.pk)
+
+    for change in (publish_event, unpublish_event):
+        with pytest.raises(CatalogueError, match="cancelled"):
+            change(event=event, actor=seller)
+    assert statuses(Event, event.pk) == Event.Status.CANCELLING
