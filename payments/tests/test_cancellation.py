@@ -274,3 +274,19 @@ def test_a_cancelling_event_cannot_be_published_or_unpublished_again(
         with pytest.raises(CatalogueError, match="cancelled"):
             change(event=event, actor=seller)
     assert statuses(Event, event.pk) == Event.Status.CANCELLING
+
+
+def test_a_payment_for_a_withdrawn_offer_is_refunded_not_turned_into_tickets(
+    stripe_sim, sold_event, seller
+):
+    offer, buyer = sold_event["offer"], sold_event["people"][2]
+    order = checkout(buyer, offer)
+    cancel_event(organiser=seller, event_id=sold_event["event"].pk)  # its places released
+    stripe_sim.pay(order.checkout_session_id, card="4242424242424242")  # before Stripe closes it
+
+    order = refresh_order(order=order)
+
+    assert order.status == Order.Status.REFUNDED
+    assert not order.tickets.exists()
+    [at_stripe] = stripe_refunds(stripe_sim, order)
+    assert at_stripe.amount == order.amount_minor
