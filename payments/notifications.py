@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from payments.models import Order, Refund
 from tickethub.mail import email_subject
+from tickets.models import Ticket
 
 SUBJECTS = {
     "fulfilled": "Your tickets for {event}",
@@ -30,6 +31,30 @@ def send_order_email(*, order_id: int, kind: str) -> None:
         message=render_to_string(f"payments/email/{kind}.txt", context),
         from_email=None,
         recipient_list=[order.buyer.email],
+    )
+
+
+def send_tickets_cancelled_email(*, event_id: int, owner_id: int) -> None:
+    """Tell a holder of free tickets that the event is cancelled and their tickets with it
+    (paid tickets are told by their refund's e-mail instead)."""
+    tickets = list(
+        Ticket.objects.filter(
+            ticket_type__event_id=event_id, owner_id=owner_id, status=Ticket.Status.CANCELLED
+        ).select_related("owner", "ticket_type__event")
+    )
+    if not tickets:
+        return
+    event = tickets[0].ticket_type.event
+    context = {
+        "event": event,
+        "quantity": len(tickets),
+        "event_url": settings.SITE_URL + reverse("event_detail", args=[event.pk]),
+    }
+    send_mail(
+        subject=email_subject("{event} is cancelled", event=event.name),
+        message=render_to_string("payments/email/tickets_cancelled.txt", context),
+        from_email=None,
+        recipient_list=[tickets[0].owner.email],
     )
 
 

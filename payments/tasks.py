@@ -126,6 +126,16 @@ def send_refund_email(refund_id: int) -> None:
         notifications.send_refund_email(refund_id=refund_id)
 
 
+@db_task(
+    retries=EMAIL_JOB_RETRIES,
+    retry_delay=EMAIL_JOB_RETRY_DELAY,
+    retry_backoff=EMAIL_JOB_RETRY_BACKOFF,
+)
+def send_tickets_cancelled_email(event_id: int, owner_id: int) -> None:
+    with retry_only_if(_is_transient_for_email):
+        notifications.send_tickets_cancelled_email(event_id=event_id, owner_id=owner_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def reconcile_payments_every_minute() -> None:
     with lock_task("payments-sweep"):

@@ -55,13 +55,20 @@ class CancellationPreview:
     tickets_to_refund: int
     refund_totals: dict[str, int]  # currency → minor units
     free_tickets_to_cancel: int
+    free_ticket_holders: int
     offers_to_withdraw: int
     entries_to_close: int
 
     @property
     def emails_to_send(self) -> int:
-        # One refund e-mail per paid order, one "cancelled" e-mail per live entry.
-        return self.orders_to_refund + self.offers_to_withdraw + self.entries_to_close
+        # One refund e-mail per paid order, one "cancelled" e-mail per holder of free
+        # tickets and per live entry.
+        return (
+            self.orders_to_refund
+            + self.free_ticket_holders
+            + self.offers_to_withdraw
+            + self.entries_to_close
+        )
 
 
 @dataclass(frozen=True)
@@ -118,14 +125,16 @@ def cancellation_preview(*, organiser: User, event_id: int) -> CancellationPrevi
         .order_by("currency")
     }
     entries = WaitingListEntry.objects.filter(ticket_type__event=event)
+    free = Ticket.objects.filter(
+        ticket_type__event=event, status=Ticket.Status.VALID, order__isnull=True
+    )
     return CancellationPreview(
         event=event,
         orders_to_refund=to_refund.order_by().values("order_id").distinct().count(),
         tickets_to_refund=to_refund.count(),
         refund_totals=totals,
-        free_tickets_to_cancel=Ticket.objects.filter(
-            ticket_type__event=event, status=Ticket.Status.VALID, order__isnull=True
-        ).count(),
+        free_tickets_to_cancel=free.count(),
+        free_ticket_holders=free.order_by().values("owner_id").distinct().count(),
         offers_to_withdraw=entries.filter(status=ENTRY.OFFERED).count(),
         entries_to_close=entries.filter(status=ENTRY.WAITING).count(),
     )
@@ -147,8 +156,10 @@ def cancel_event(*, organiser: User, event_id: int, now: datetime | None = None)
     with locked():
         ticket_types = lock_ticket_types_of_event(event.pk)
         close_queue_of_event(event_id=event.pk, now=now)
+        cancelled_ids: list[int] = []
         for ticket_type in ticket_types.values():
-            cancel_unpaid_tickets(ticket_type=ticket_type)
+            cancelled_ids += cancel_unpaid_tickets(ticket_type=ticket_type)
+        _tell_free_ticket_holders_after_commit(event.pk, cancelled_ids)
         event, _changed = mark_event_cancelling(event_id=event.pk, actor=organiser)
         live.publish(topic=live.event_topic(event.pk), kind="cancellation")
         _refund_after_commit(event.pk)
@@ -243,6 +254,20 @@ def cancellation_progress(*, organiser: User, event_id: int) -> CancellationProg
         refunded_totals=dict(sorted(totals.items())),
         failed=failed,
     )
+
+
+def _tell_free_ticket_holders_after_commit(event_id: int, ticket_ids: list[int]) -> None:
+    from payments import tasks
+
+    owner_ids = sorted(
+        set(Ticket.objects.filter(pk__in=ticket_ids).values_list("owner_id", flat=True))
+    )
+
+    def tell() -> None:
+        for owner_id in owner_ids:
+            tasks.send_tickets_cancelled_email(event_id, owner_id)
+
+    transaction.on_commit(tell)
 
 
 def _refund_after_commit(event_id: int) -> None:

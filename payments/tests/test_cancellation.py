@@ -102,7 +102,8 @@ def test_the_preview_counts_what_cancelling_will_do(sold_event, seller):
     assert (preview.orders_to_refund, preview.tickets_to_refund) == (2, 3)
     assert preview.refund_totals == {"GBP": 7500}
     assert (preview.free_tickets_to_cancel, preview.offers_to_withdraw) == (1, 1)
-    assert (preview.entries_to_close, preview.emails_to_send) == (1, 4)
+    assert (preview.free_ticket_holders, preview.entries_to_close) == (1, 1)
+    assert preview.emails_to_send == 5  # 2 orders, 1 free ticket holder, offer, waiting
 
 
 def test_cancelling_refunds_every_paid_order_once_and_closes_everything(
@@ -144,6 +145,9 @@ def test_cancelling_refunds_every_paid_order_once_and_closes_everything(
     subjects = sorted(message.subject for message in mailoutbox)
     assert len([s for s in subjects if "has been cancelled" in s]) == 2  # offer + waiting
     assert len([s for s in subjects if "refund" in s.lower()]) == 2  # one per order
+    [free_holder] = [m for m in mailoutbox if m.subject.endswith("is cancelled")]
+    assert free_holder.to == [sold_event["people"][4].email]
+    assert "free ticket" in free_holder.body
     actions = AuditLogEntry.objects.filter(object_type="events.event", object_id=str(event.pk))
     assert {"event.cancelling", "event.cancelled"} <= set(actions.values_list("action", flat=True))
     progress = cancellation_progress(organiser=seller, event_id=event.pk)
