@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from events import selectors as event_selectors
+from events.models import Event
 from events.money import format_money
 from payments import selectors
 from payments.forms import RefundForm
@@ -147,6 +148,10 @@ def event_cancel(request: HttpRequest, event_id: int) -> HttpResponse:
     preview = cancellation_preview(organiser=request.user, event_id=event_id)
     if preview.event.is_cancelled:
         return redirect("event_cancellation", event_id=event_id)
+    if preview.event.status == Event.Status.DRAFT:
+        # Confirming would only be refused (cancel_event does not cancel drafts).
+        messages.error(request, "A draft is not on sale: there is nothing to cancel.")
+        return redirect("event_edit", event_id=event_id)
     return render(request, "payments/event_cancel.html", {"preview": preview})
 
 

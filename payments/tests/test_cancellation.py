@@ -294,3 +294,17 @@ def test_a_payment_for_a_withdrawn_offer_is_refunded_not_turned_into_tickets(
     assert not order.tickets.exists()
     [at_stripe] = stripe_refunds(stripe_sim, order)
     assert at_stripe.amount == order.amount_minor
+
+
+def test_a_draft_has_no_cancellation_page_to_confirm(client, seller):
+    """A draft is not on sale: rather than a confirmation whose button is then refused, the
+    organiser is sent back to the edit page and told why."""
+    draft = EventFactory(organiser=seller, status=Event.Status.DRAFT)
+    client.force_login(seller)
+
+    page = client.get(reverse("event_cancel", args=[draft.pk]), follow=True)
+
+    assert page.redirect_chain == [(reverse("event_edit", args=[draft.pk]), 302)]
+    assert "A draft is not on sale: there is nothing to cancel." in page.text
+    assert "Cancel the event and refund everyone" not in page.text
+    assert statuses(Event, draft.pk) == Event.Status.DRAFT
