@@ -159,6 +159,8 @@ def event_cancel(request: HttpRequest, event_id: int) -> HttpResponse:
 @require_GET
 def event_cancellation(request: HttpRequest, event_id: int) -> HttpResponse:
     progress = cancellation_progress(organiser=request.user, event_id=event_id)
+    if not progress.event.is_cancelled:
+        return redirect("event_edit", event_id=event_id)  # nothing is being refunded
     context = {"progress": progress, "live_token": live_token_for_event(event=progress.event)}
     return render(request, "payments/event_cancellation.html", context)
 

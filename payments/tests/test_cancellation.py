@@ -308,3 +308,16 @@ def test_a_draft_has_no_cancellation_page_to_confirm(client, seller):
     assert "A draft is not on sale: there is nothing to cancel." in page.text
     assert "Cancel the event and refund everyone" not in page.text
     assert statuses(Event, draft.pk) == Event.Status.DRAFT
+
+
+def test_an_event_on_sale_has_no_refund_progress_to_show(client, stripe_sim, sold_event, seller):
+    """The progress page of an event nobody cancelled would say "Refunds are under way"
+    beside its Published badge: the organiser is sent to the edit page instead."""
+    event = sold_event["event"]
+    client.force_login(seller)
+
+    page = client.get(reverse("event_cancellation", args=[event.pk]))
+
+    assert page.status_code == 302
+    assert page["Location"] == reverse("event_edit", args=[event.pk])
+    assert statuses(Event, event.pk) == Event.Status.PUBLISHED

@@ -113,7 +113,7 @@ OWNER_ANSWERS = {
     "POST payments_retry_refund": (302, True),
     "GET event_cancel": (200, False),
     "POST event_cancel": (302, True),
-    "GET event_cancellation": (200, False),
+    "GET event_cancellation": (302, False),  # to the edit page: the event is not cancelled
     "GET event_cancellation_panel": (200, False),
 }
 
