@@ -122,6 +122,10 @@ class Refund(models.Model):
         SUCCEEDED = "succeeded", "Refunded"
         FAILED = "failed", "Failed"
 
+    class Origin(models.TextChoices):
+        SITE = "site", "This site"
+        OUTSIDE = "outside", "Stripe's dashboard"
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     tickets = models.ManyToManyField(
         "tickets.Ticket", through="RefundedTicket", related_name="refunds"
@@ -136,6 +140,14 @@ class Refund(models.Model):
     # the tickets were already refunded and their places may be sold again, so the money is
     # owed to the buyer by other means. Shown to the organiser until they deal with it.
     failed_after_success = models.BooleanField(default=False)
+    # A refund the site did not ask for (made in Stripe's dashboard) is recorded when Stripe
+    # reports it: a whole one with the order's remaining tickets, a partial one as money only.
+    origin = models.CharField(
+        max_length=8, choices=Origin.choices, default=Origin.SITE, db_default=Origin.SITE
+    )
+    # A partial outside refund: the money went back but no ticket is tied to it; shown to
+    # the organiser, who decides which tickets it covers (or that none do).
+    needs_attention = models.BooleanField(default=False, db_default=False)
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -156,18 +156,131 @@ def apply_stripe_refund(*, stripe_refund: dict, now: datetime | None = None) -> 
     """Bring the site's Refund in line with a Stripe refund (refund.updated, charge.refunded).
 
     Found by its Stripe id or the Refund id in its metadata; a refund made outside the site
-    (in Stripe's dashboard) is only logged. Requested → succeeded or failed as Stripe says;
-    succeeded but Stripe now says failed → failed and flagged for the organiser, the
-    tickets staying refunded (their places may have been sold again). Idempotent.
+    (in Stripe's dashboard) is recorded by record_outside_refund. Requested → succeeded or
+    failed as Stripe says; succeeded but Stripe now says failed → failed and flagged for the
+    organiser, the tickets staying refunded (their places may have been sold again).
+    Idempotent.
     """
     now = now or timezone.now()
     refund = _refund_for(stripe_refund)
     if refund is None:
-        logger.info("Stripe refund %s was not made by the site", stripe_refund.get("id"))
-        return None
+        return record_outside_refund(stripe_refund=stripe_refund, now=now)
     return _apply_answer(
         refund_pk=refund.pk, order=refund.order, stripe_refund=stripe_refund, now=now
     )
+
+
+def record_outside_refund(*, stripe_refund: dict, now: datetime | None = None) -> Refund | None:
+    """Record a refund made in Stripe's dashboard on the charge of one of our paid orders.
+
+    The event's copy may be stale (events arrive out of order), so the refund is read
+    again from Stripe first, with no lock held. Only a succeeded or pending one counts.
+    Under the ticket type's and the order's locks: if with what the site has recorded
+    (succeeded or requested refunds) it covers the rest of the order, it is recorded with
+    the order's remaining tickets and applied as the site's own refunds are (tickets
+    refunded, places to the queue, the buyer told); a smaller one is recorded as money only
+    and flagged for the organiser, the tickets staying valid. Recorded once per Stripe
+    refund id (looked up again under the lock, and held by a unique constraint). Returns
+    the Refund, or None when the refund is not one to record.
+    """
+    now = now or timezone.now()
+    stripe_id = stripe_refund.get("id")
+    order = _order_paid_by(stripe_refund)
+    if not isinstance(stripe_id, str) or order is None:
+        logger.info("Stripe refund %s is not for an order of ours", stripe_id)
+        return None
+    if order.refund_id == stripe_id:
+        return None  # the late-payment refund of this order, already recorded on it
+    current = as_dict(
+        client().v1.refunds.retrieve(stripe_id, options={"stripe_account": order.stripe_account_id})
+    )
+    if current.get("status") not in STRIPE_REFUNDED:
+        logger.info("Outside refund %s is %s: not recorded", stripe_id, current.get("status"))
+        return None
+    amount = int(current.get("amount") or 0)
+    with locked() as lock:
+        rows = _lock_order(lock, order)
+        existing = _refund_for(current)
+        if existing is not None:
+            return existing
+        order = rows.order
+        if order.status != Order.Status.FULFILLED or amount < 1:
+            logger.warning("Outside refund %s on order %s not recorded", stripe_id, order.pk)
+            return None
+        recorded = (
+            order.refunds.filter(status__in=[Status.REQUESTED, Status.SUCCEEDED]).aggregate(
+                amount=Sum("amount_minor")
+            )["amount"]
+            or 0
+        )
+        whole = recorded + amount >= order.amount_minor
+        tickets = refundable_tickets(order) if whole else []
+        refund = Refund.objects.create(
+            order=order,
+            amount_minor=amount,
+            # A dashboard refund may or may not return the platform fee; Stripe's refund
+            # does not say, so none is counted here.
+            application_fee_refunded_minor=0,
+            currency=str(current.get("currency") or order.currency).upper(),
+            origin=Refund.Origin.OUTSIDE,
+            needs_attention=not tickets,
+            stripe_refund_id=stripe_id,
+        )
+        RefundedTicket.objects.bulk_create(
+            RefundedTicket(refund=refund, ticket=ticket) for ticket in tickets
+        )
+        record_change(
+            actor=None,
+            action="refund.outside",
+            target=refund,
+            after={
+                "order": order.pk,
+                "stripe_refund_id": stripe_id,
+                "amount_minor": amount,
+                "currency": refund.currency,
+                "already_recorded_minor": recorded,
+                "tickets": [ticket.pk for ticket in tickets],
+            },
+        )
+        if tickets:
+            # The same path as the site's own refunds: tickets, order, queue, e-mail.
+            _succeed(_Locked(rows.ticket_type, order, refund), stripe_refund_id=stripe_id, now=now)
+        else:
+            refund.status, refund.settled_at = Status.SUCCEEDED, now
+            refund.save(update_fields=["status", "settled_at", "updated_at"])
+    return refund
+
+
+def record_outside_refunds_of_order(*, order_id: int, amount_refunded: int) -> None:
+    """charge.refunded names no refund: when Stripe has refunded more of the order's charge
+    than the site has recorded, its refunds are listed (no lock held) and each the site
+    does not know is recorded as made outside (once: record_outside_refund is idempotent)."""
+    order = Order.objects.get(pk=order_id)
+    recorded = (
+        order.refunds.filter(status__in=[Status.REQUESTED, Status.SUCCEEDED]).aggregate(
+            amount=Sum("amount_minor")
+        )["amount"]
+        or 0
+    )
+    if amount_refunded <= recorded:
+        return
+    listed = client().v1.refunds.list(
+        params={"payment_intent": order.payment_intent_id, "limit": 100},
+        options={"stripe_account": order.stripe_account_id},
+    )
+    for stripe_refund in listed.data:
+        found = as_dict(stripe_refund)
+        if _refund_for(found) is None:
+            record_outside_refund(stripe_refund=found)
+
+
+def _order_paid_by(stripe_refund: dict) -> Order | None:
+    payment_intent = stripe_refund.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    if not (isinstance(payment_intent, str) and payment_intent):
+        return None
+    return Order.objects.filter(payment_intent_id=payment_intent).first()
 
 
 # --- step 1: claim ------------------------------------------------------------------------
@@ -329,12 +442,23 @@ class _Locked:
     refund: Refund
 
 
-def _lock(lock: Lock, refund_pk: int, order: Order) -> _Locked:
+@dataclass
+class _LockedOrder:
+    ticket_type: TicketType
+    order: Order
+
+
+def _lock_order(lock: Lock, order: Order) -> _LockedOrder:
     ticket_type = lock_ticket_types([order.ticket_type_id])[order.ticket_type_id]
     locked_order = lock.rows(Order.objects.select_related("buyer"), [order.pk])[order.pk]
+    return _LockedOrder(ticket_type, locked_order)
+
+
+def _lock(lock: Lock, refund_pk: int, order: Order) -> _Locked:
+    rows = _lock_order(lock, order)
     # Every writer of an order's refunds holds the order's lock: the row is current.
     refund = Refund.objects.get(pk=refund_pk)
-    return _Locked(ticket_type, locked_order, refund)
+    return _Locked(rows.ticket_type, rows.order, refund)
 
 
 def _apply_answer(*, refund_pk: int, order: Order, stripe_refund: dict, now: datetime) -> Refund:

@@ -16,7 +16,11 @@ from django.utils import timezone
 from payments.models import Order, Refund, StripeEvent
 from payments.services.accounts import refresh_account_status
 from payments.services.fulfilment import apply_session
-from payments.services.refunds import apply_stripe_refund, ask_again
+from payments.services.refunds import (
+    apply_stripe_refund,
+    ask_again,
+    record_outside_refunds_of_order,
+)
 from tickethub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -192,15 +196,16 @@ def _account_updated(account: dict) -> None:
 
 def _refund_updated(stripe_refund: dict) -> None:
     """A refund's status changed at Stripe (pending → succeeded, succeeded → failed): the
-    site's Refund follows it. Refunds made outside the site (Stripe's dashboard) are only
-    logged for now; the late-payment refunds are recorded when Stripe answers their call."""
+    site's Refund follows it. A refund made outside the site (Stripe's dashboard) is
+    recorded; the late-payment refunds are recorded when Stripe answers their call."""
     apply_stripe_refund(stripe_refund=stripe_refund)
 
 
 def _charge_refunded(charge: dict) -> None:
     """The charge's refunded amount changed. The event names no refund, so any of the
     order's refunds still requested asks Stripe again (finding it by its id in the
-    metadata, creating nothing twice)."""
+    metadata, creating nothing twice), then any refund the site never made (Stripe's
+    dashboard) is recorded, in case refund.created is not delivered."""
     payment_intent = charge.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent["id"]
@@ -212,6 +217,9 @@ def _charge_refunded(charge: dict) -> None:
     waiting = order.refunds.filter(status=Refund.Status.REQUESTED).values_list("pk", flat=True)
     for refund_id in list(waiting):
         ask_again(refund_id=refund_id)
+    amount_refunded = charge.get("amount_refunded")
+    if order.status == Order.Status.FULFILLED and isinstance(amount_refunded, int):
+        record_outside_refunds_of_order(order_id=order.pk, amount_refunded=amount_refunded)
 
 
 HANDLERS = {
@@ -221,5 +229,8 @@ HANDLERS = {
     "checkout.session.expired": _checkout_session,
     "account.updated": _account_updated,
     "charge.refunded": _charge_refunded,
+    "refund.created": _refund_updated,
     "refund.updated": _refund_updated,
+    "refund.failed": _refund_updated,
+    "charge.refund.updated": _refund_updated,
 }

@@ -426,10 +426,13 @@ def test_refund_updated_failure_after_success_arrives_through_the_webhook_job(
     assert (refund.status, refund.failed_after_success) == (Status.FAILED, True)
 
 
-def test_a_refund_made_in_stripe_s_dashboard_changes_nothing_here(stripe_sim, paid_order):
+def test_a_partial_refund_made_in_stripe_s_dashboard_leaves_the_tickets_valid(
+    stripe_sim, paid_order
+):
     refund_outside_the_site(stripe_sim, paid_order, 1000)
     assert process_events_of_type(stripe_sim, "charge.refunded") == 1
-    assert not Refund.objects.exists()
+    [refund] = Refund.objects.all()
+    assert (refund.origin, refund.amount_minor, refund.needs_attention) == ("outside", 1000, True)
     assert set(paid_order.tickets.values_list("status", flat=True)) == {Ticket.Status.VALID}
 
 
