@@ -32,6 +32,11 @@ urlpatterns = [
         views.retry_failed_refund,
         name="payments_retry_refund",
     ),
+    path(
+        "organiser/refunds/<id:refund_id>/settle/",
+        views.settle_outside_refund_view,
+        name="payments_settle_outside_refund",
+    ),
     path("offers/<id:entry_id>/checkout/", views.checkout, name="checkout"),
     path(
         "offers/<id:entry_id>/checkout/cancelled/",

@@ -28,7 +28,7 @@ from payments.services.cancellation import (
 )
 from payments.services.checkout import start_checkout
 from payments.services.fulfilment import refresh_order
-from payments.services.refunds import refund_tickets, retry_refund
+from payments.services.refunds import refund_tickets, retry_refund, settle_outside_refund
 from payments.services.webhooks import record_stripe_event
 from payments.stripe_api import PaymentsError
 from waitlist.selectors import live_token_for_event
@@ -121,6 +121,23 @@ def refund_order(request: HttpRequest, order_id: int) -> HttpResponse:
 def retry_failed_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
     refund = retry_refund(refund_id=refund_id, organiser=request.user)
     _tell_refund_outcome(request, refund)
+    return redirect("payments_event_orders", refund.order.ticket_type.event_id)
+
+
+@login_required
+@require_POST
+def settle_outside_refund_view(request: HttpRequest, refund_id: int) -> HttpResponse:
+    """The organiser ticks the tickets a dashboard refund covers, or none to ignore it."""
+    ticket_ids = [int(t) for t in request.POST.getlist("tickets") if t.isdigit()]
+    refund = settle_outside_refund(
+        organiser=request.user, refund_id=refund_id, ticket_ids=ticket_ids
+    )
+    messages.success(
+        request,
+        "The refund now covers the tickets you chose."
+        if ticket_ids
+        else "The refund is kept as money only; the tickets stay valid.",
+    )
     return redirect("payments_event_orders", refund.order.ticket_type.event_id)
 
 

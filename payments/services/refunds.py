@@ -134,6 +134,55 @@ def retry_refund(*, refund_id: int, organiser: User, now: datetime | None = None
     return _ask_stripe_and_apply(refund=refund, order=failed.order, now=now, first_ask=True)
 
 
+def settle_outside_refund(
+    *,
+    organiser: User,
+    refund_id: int,
+    ticket_ids: list[int],
+    now: datetime | None = None,
+) -> Refund:
+    """The organiser's answer to a partial refund made in Stripe's dashboard: the tickets
+    it covers (refunded, their places to the queue, the buyer told; no money moves, Stripe
+    has returned it already), or none (``ticket_ids`` empty: the money stays a goodwill
+    refund and the tickets valid). Either way the flag is cleared. The refund is found
+    through its event's organiser (anyone else's: NotFound); RefundRefused once settled,
+    or for tickets that are not valid, unclaimed tickets of its order."""
+    now = now or timezone.now()
+    found = (
+        Refund.objects.select_related("order")
+        .filter(pk=refund_id, order__ticket_type__event__organiser=organiser)
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such refund.")
+    with locked() as lock:
+        rows = _lock(lock, found.pk, found.order)
+        refund = rows.refund
+        if not refund.needs_attention or refund.status != Status.SUCCEEDED:
+            raise RefundRefused("This refund has been dealt with already.")
+        tickets = _chosen_tickets(rows.order, ticket_ids) if ticket_ids else []
+        RefundedTicket.objects.bulk_create(
+            RefundedTicket(refund=refund, ticket=ticket) for ticket in tickets
+        )
+        refund.needs_attention = False
+        refund.save(update_fields=["needs_attention", "updated_at"])
+        refunded = _refund_its_tickets(rows, now=now) if tickets else []
+        record_change(
+            actor=organiser,
+            action="refund.outside_settled",
+            target=refund,
+            before={"needs_attention": True},
+            after={
+                "needs_attention": False,
+                "tickets": [ticket.pk for ticket in tickets],
+                "tickets_refunded": refunded,
+            },
+        )
+        if tickets:
+            _email_buyer_after_commit(refund.pk)
+    return refund
+
+
 # --- what the job, the sweep and the webhook call -----------------------------------------
 
 
@@ -488,17 +537,8 @@ def _succeed(rows: _Locked, *, stripe_refund_id: str, now: datetime) -> None:
         now,
     )
     refund.save(update_fields=["status", "stripe_refund_id", "settled_at", "updated_at"])
-    ticket_ids = list(refund.refunded_tickets.values_list("ticket_id", flat=True))
     sold_before = rows.ticket_type.sold_count
-    refunded = mark_refunded(ticket_ids=ticket_ids, ticket_type=rows.ticket_type)
-    if not order_tickets(order_id=order.pk).filter(
-        status__in=[Ticket.Status.VALID, Ticket.Status.USED]
-    ):
-        order.status, order.refunded_at = Order.Status.REFUNDED, now
-        order.save(update_fields=["status", "refunded_at"])
-    # The freed places go to the next in line in this same transaction (the type's lock
-    # is reused), so nobody outside the queue can take them first.
-    serve_queue(ticket_type=rows.ticket_type, now=now)
+    refunded = _refund_its_tickets(rows, now=now)
     record_change(
         actor=refund.requested_by,
         action="refund.succeeded",
@@ -514,6 +554,23 @@ def _succeed(rows: _Locked, *, stripe_refund_id: str, now: datetime) -> None:
     _email_buyer_after_commit(refund.pk)
     if rows.ticket_type.event.is_cancelled:
         _cancellation_moved_after_commit(rows.ticket_type.event_id)
+
+
+def _refund_its_tickets(rows: _Locked, *, now: datetime) -> list[int]:
+    """The refund's tickets become refunded and their places free; the order is refunded
+    once it has no valid or used ticket left. Returns the tickets refunded."""
+    order = rows.order
+    ticket_ids = list(rows.refund.refunded_tickets.values_list("ticket_id", flat=True))
+    refunded = mark_refunded(ticket_ids=ticket_ids, ticket_type=rows.ticket_type)
+    if not order_tickets(order_id=order.pk).filter(
+        status__in=[Ticket.Status.VALID, Ticket.Status.USED]
+    ):
+        order.status, order.refunded_at = Order.Status.REFUNDED, now
+        order.save(update_fields=["status", "refunded_at"])
+    # The freed places go to the next in line in this same transaction (the type's lock
+    # is reused), so nobody outside the queue can take them first.
+    serve_queue(ticket_type=rows.ticket_type, now=now)
+    return refunded
 
 
 def _mark_failed(refund: Refund, *, reason: str, now: datetime) -> None:

@@ -9,13 +9,19 @@ from django.urls import reverse
 
 from audit.models import AuditLogEntry
 from payments.models import Order, Refund
-from payments.services.refunds import RefundRefused, apply_stripe_refund, refund_tickets
+from payments.services.refunds import (
+    RefundRefused,
+    apply_stripe_refund,
+    refund_tickets,
+    settle_outside_refund,
+)
 from payments.tests.test_refunds import (
     process_events_of_type,
     refund_outside_the_site,
     stripe_refunds,
     ticket_ids,
 )
+from tickethub.errors import NotFound
 from tickets.models import Ticket
 from waitlist.models import WaitingListEntry
 from waitlist.services import join_waiting_list
@@ -176,3 +182,49 @@ def test_a_refund_the_event_reports_succeeded_but_stripe_now_reports_failed_is_n
 
     assert not Refund.objects.exists()
     assert set(order.tickets.values_list("status", flat=True)) == {Ticket.Status.VALID}
+
+
+def test_the_organiser_says_which_tickets_a_partial_dashboard_refund_covers(
+    stripe_sim, paid_order, seller, buyers, paid_type, client, jobs, mailoutbox
+):
+    waiting = join_waiting_list(user=buyers[1], ticket_type_id=paid_type.pk, quantity=1).entry
+    refund_outside_the_site(stripe_sim, paid_order, 2500)
+    deliver_refund_events(stripe_sim)
+    refund = Refund.objects.get()
+    first, second = ticket_ids(paid_order)
+    client.force_login(seller)
+
+    done = client.post(
+        reverse("payments_settle_outside_refund", args=[refund.pk]), {"tickets": [first]}
+    )
+
+    assert done.status_code == 302
+    refund.refresh_from_db()
+    assert not refund.needs_attention
+    assert list(refund.refunded_tickets.values_list("ticket_id", flat=True)) == [first]
+    assert Ticket.objects.get(pk=first).status == Ticket.Status.REFUNDED
+    assert Ticket.objects.get(pk=second).status == Ticket.Status.VALID
+    waiting.refresh_from_db()
+    assert waiting.status == WaitingListEntry.Status.OFFERED
+    jobs.run_due()
+    assert [m.to for m in mailoutbox if "refunded" in m.subject] == [[paid_order.buyer.email]]
+    assert len(stripe_refunds(stripe_sim, paid_order)) == 1  # no money moved again
+    with pytest.raises(RefundRefused):
+        settle_outside_refund(organiser=seller, refund_id=refund.pk, ticket_ids=[second])
+
+
+def test_an_ignored_partial_dashboard_refund_leaves_the_tickets_valid(
+    stripe_sim, paid_order, seller, buyers
+):
+    refund_outside_the_site(stripe_sim, paid_order, 1000)
+    deliver_refund_events(stripe_sim)
+    refund = Refund.objects.get()
+    with pytest.raises(NotFound):
+        settle_outside_refund(organiser=buyers[1], refund_id=refund.pk, ticket_ids=[])
+
+    settle_outside_refund(organiser=seller, refund_id=refund.pk, ticket_ids=[])
+
+    refund.refresh_from_db()
+    assert not refund.needs_attention and not refund.refunded_tickets.exists()
+    assert set(paid_order.tickets.values_list("status", flat=True)) == {Ticket.Status.VALID}
+    assert AuditLogEntry.objects.filter(action="refund.outside_settled", actor=seller.pk).exists()
