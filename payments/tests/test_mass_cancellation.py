@@ -24,15 +24,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORDERS_PER_EVENT = 30  # 20 of two tickets, 10 of one: 50 tickets per event
 
 
-def sell(stripe_sim, seller, *, currency: str, price_minor: int) -> tuple[Event, list[Order]]:
+def sell(
+    stripe_sim, seller, *, currency: str, price_minor: int, count: int = ORDERS_PER_EVENT
+) -> tuple[Event, list[Order]]:
     """Paid orders through the real checkout, paid at the simulator and fulfilled."""
     event = EventFactory(organiser=seller, ticket_types=[], payments_ready=False, currency=currency)
     paid = TicketTypeFactory(event=event, price_minor=price_minor, capacity=200, max_per_entry=2)
     orders = []
-    for n in range(ORDERS_PER_EVENT):
+    for n in range(count):
         buyer = UserFactory(email=f"{currency.lower()}{n}@example.com")
         entry = join_waiting_list(
-            user=buyer, ticket_type_id=paid.pk, quantity=2 if n % 3 else 1
+            user=buyer,
+            ticket_type_id=paid.pk,
+            quantity=2 if n % 3 and count == ORDERS_PER_EVENT else 1,
         ).entry
         order = checkout(buyer, entry)
         stripe_sim.pay(order.checkout_session_id)
