@@ -83,8 +83,12 @@ def test_a_mass_cancellation_under_faults_refunds_every_charge_exactly_once(
     }
     assert sum(paid_tickets.values()) == 100
     stripe_sim.set_rate_limit(25)
+    # The SDK retries a 5xx twice with the same key; lost answers at 15 % make some refunds
+    # exhaust those retries after Stripe made them, so only the Refund's own key and the
+    # search by metadata keep the later retry from refunding again (checked: a random key
+    # per call and no search leave charges refunded twice and this test failing).
     stripe_sim.set_faults(
-        error_rate=0.2, timeout_rate=0.05, timeout_seconds=0.2, timeout_mode="after"
+        error_rate=0.2, timeout_rate=0.15, timeout_seconds=0.2, timeout_mode="after"
     )
 
     for event, _ in sold:
@@ -107,10 +111,6 @@ def test_a_mass_cancellation_under_faults_refunds_every_charge_exactly_once(
 
     assert stats["injected_error"] > 0  # the faults did happen
     for event, orders in sold:
-        assert Event.objects.get(pk=event.pk).status == Event.Status.CANCELLED
-        assert not Ticket.objects.filter(ticket_type__event=event).exclude(
-            status=Ticket.Status.REFUNDED
-        )
         for order in orders:
             refunds, (charge, fee) = ledger(stripe_sim, order)
             assert [(r.amount, r.status, r.currency) for r in refunds] == [
@@ -119,6 +119,10 @@ def test_a_mass_cancellation_under_faults_refunds_every_charge_exactly_once(
             assert charge.amount == order.amount_minor and charge.amount_refunded == charge.amount
             assert fee.amount == order.application_fee_minor > 0
             assert fee.amount_refunded == fee.amount
+        assert Event.objects.get(pk=event.pk).status == Event.Status.CANCELLED
+        assert not Ticket.objects.filter(ticket_type__event=event).exclude(
+            status=Ticket.Status.REFUNDED
+        )
         progress = cancellation_progress(organiser=seller, event_id=event.pk)
         assert (progress.tickets_refunded, progress.tickets_remaining) == (
             paid_tickets[event.pk],
