@@ -92,7 +92,9 @@ def express_dashboard(request: HttpRequest) -> HttpResponse:
 def event_orders(request: HttpRequest, event_id: int) -> HttpResponse:
     event = event_selectors.organiser_event(organiser=request.user, event_id=event_id)
     orders = selectors.event_orders(event=event)
-    return render(request, "payments/event_orders.html", {"event": event, "orders": orders})
+    money_log = selectors.money_log(event=event)
+    context = {"event": event, "orders": orders, "money_log": money_log}
+    return render(request, "payments/event_orders.html", context)
 
 
 @login_required

@@ -498,3 +498,29 @@ def test_the_sweep_passes_over_a_refund_whose_order_is_locked_and_gets_it_next_t
     with time_machine.travel(later):
         assert reconcile_payments()["refund succeeded"] == 1
     assert len(stripe_refunds(stripe_sim, paid_order)) == 1
+
+
+def test_the_orders_page_shows_the_money_log_of_this_event_only(
+    client, stripe_sim, paid_order, seller, django_assert_max_num_queries
+):
+    from payments.selectors import money_log
+
+    refund = refund_tickets(organiser=seller, order_id=paid_order.pk)
+    AuditLogEntry.objects.create(
+        action="refund.succeeded", object_type="payments.refund", object_id=str(refund.pk + 999)
+    )  # another event's refund
+
+    event = paid_order.ticket_type.event
+    with django_assert_max_num_queries(1):
+        rows = money_log(event=event)
+    assert [(row.action, row.object_id) for row in rows][:2] == [
+        ("refund.succeeded", str(refund.pk)),
+        ("refund.requested", str(refund.pk)),
+    ]
+    assert all(row.object_id != str(refund.pk + 999) for row in rows)
+    client.force_login(seller)
+    page = client.get(f"/organiser/events/{paid_order.ticket_type.event_id}/orders/")
+    content = page.content.decode()
+    assert "Money log" in content
+    assert f"refund.succeeded · refund #{refund.pk}" in content
+    assert seller.email in content
